@@ -25,6 +25,8 @@ struct ProcessIdentity {
 
 // Reads /proc/PID/stat and /proc/PID/status. kNotFound when the pid does not exist.
 Result<ProcessIdentity> ReadProcessIdentity(pid_t pid);
+// Only the fields of /proc/PID/stat (comm, state, ppid, pgid, start_time): one read, for scans.
+Result<ProcessIdentity> ReadProcessStat(pid_t pid);
 
 struct ExpectedIdentity {
   // Matches the command name (comm, compared on its first 15 bytes) or the basename of exe.

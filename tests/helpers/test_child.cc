@@ -1,0 +1,210 @@
+// va-test-child: a small, predictable process for tests of the process layer. The mode is chosen
+// on the command line; every mode that keeps running first arranges its signal handling and then
+// writes one readiness line ("ready\n", or the pid it reports) to stdout or to --ready-fd N, so a
+// test waits for that line instead of sleeping. Exits 2 on a usage error.
+//
+//   va-test-child [--ready-fd N] MODE [ARGS]
+//     exit-on-term    SIGTERM handler that _exits 0; ready; waits forever
+//     ignore-term     SIGTERM ignored; ready; waits forever (only SIGKILL ends it)
+//     block-term      SIGTERM blocked, so one sent stays pending (visible in /proc); ready; waits
+//     pause           default dispositions; ready; waits forever
+//     slow-term MS    on SIGTERM, exits 0 after MS milliseconds; ready; waits
+//     hold-term       on SIGTERM writes "SIGTERM" to stdout, then exits 0 once stdin reaches end
+//                     of file (so a test can hold it mid-stop); ready; waits
+//     report-usr1     each SIGUSR1 writes "SIGUSR1" to stdout; SIGTERM exits 0; ready; waits
+//     exit CODE       exits with CODE at once
+//     echo WORDS...   writes the words, space-separated, and a newline to stdout; exits 0
+//     fork N          forks N children (same process group and cgroup, default dispositions)
+//                     that each wait forever; ready once all exist; waits forever
+//     fork-ignore N   like fork, but the parent and every child ignore SIGTERM
+//     zombie-parent   forks a child that exits at once and is never reaped; once it has exited
+//                     writes its pid as the readiness line; waits forever
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace {
+
+volatile sig_atomic_t g_term_received = 0;
+
+void ExitZeroHandler(int) { _exit(0); }
+void FlagHandler(int) { g_term_received = 1; }
+void ReportUsr1Handler(int) {
+  const int saved = errno;
+  static constexpr char kLine[] = "SIGUSR1\n";
+  (void)!write(STDOUT_FILENO, kLine, sizeof(kLine) - 1);  // one small write: atomic on a pipe
+  errno = saved;
+}
+
+[[noreturn]] void Usage(const char* why) {
+  std::fprintf(stderr, "va-test-child: %s\n", why);
+  std::fprintf(stderr,
+               "usage: va-test-child [--ready-fd N] exit-on-term|ignore-term|block-term|pause|"
+               "slow-term MS|hold-term|report-usr1|exit CODE|echo WORDS...|fork N|fork-ignore N|"
+               "zombie-parent\n");
+  std::exit(2);
+}
+
+[[noreturn]] void Die(const char* what) {
+  std::fprintf(stderr, "va-test-child: %s: %s\n", what, std::strerror(errno));
+  std::exit(3);
+}
+
+long ParseNumber(const char* text) {
+  char* end = nullptr;
+  errno = 0;
+  long value = std::strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || value < 0) Usage("expected a number");
+  return value;
+}
+
+void WriteLine(int fd, std::string_view line) {
+  std::string data(line);
+  data += '\n';
+  std::string_view rest = data;
+  while (!rest.empty()) {
+    ssize_t n = write(fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) Die("write readiness line");
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+void SetHandler(int sig, void (*handler)(int)) {
+  struct sigaction sa {};
+  sa.sa_handler = handler;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(sig, &sa, nullptr) != 0) Die("sigaction");
+}
+
+[[noreturn]] void WaitForever() {
+  for (;;) pause();
+}
+
+void SleepMillis(long ms) {
+  timespec left{ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+  }
+}
+
+[[noreturn]] void ForkAndWait(long children, int ready_fd) {
+  for (long i = 0; i < children; ++i) {
+    pid_t pid = fork();
+    if (pid < 0) Die("fork");
+    if (pid == 0) WaitForever();
+  }
+  WriteLine(ready_fd, "ready");
+  WaitForever();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int ready_fd = STDOUT_FILENO;
+  int i = 1;
+  if (i + 1 < argc && std::string_view(argv[i]) == "--ready-fd") {
+    ready_fd = static_cast<int>(ParseNumber(argv[i + 1]));
+    i += 2;
+  }
+  if (i >= argc) Usage("no mode");
+  const std::string_view mode = argv[i++];
+  const int rest = argc - i;
+  // A parent may have left SIGCHLD ignored, which would make the kernel reap our children.
+  SetHandler(SIGCHLD, SIG_DFL);
+
+  if (mode == "exit-on-term" && rest == 0) {
+    SetHandler(SIGTERM, ExitZeroHandler);
+    WriteLine(ready_fd, "ready");
+    WaitForever();
+  }
+  if (mode == "ignore-term" && rest == 0) {
+    SetHandler(SIGTERM, SIG_IGN);
+    WriteLine(ready_fd, "ready");
+    WaitForever();
+  }
+  if (mode == "block-term" && rest == 0) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) Die("sigprocmask");
+    WriteLine(ready_fd, "ready");
+    WaitForever();
+  }
+  if (mode == "pause" && rest == 0) {
+    WriteLine(ready_fd, "ready");
+    WaitForever();
+  }
+  if (mode == "slow-term" && rest == 1) {
+    const long ms = ParseNumber(argv[i]);
+    sigset_t term, old;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &term, &old) != 0) Die("sigprocmask");
+    SetHandler(SIGTERM, FlagHandler);
+    WriteLine(ready_fd, "ready");
+    while (!g_term_received) sigsuspend(&old);
+    SleepMillis(ms);
+    _exit(0);
+  }
+  if (mode == "hold-term" && rest == 0) {
+    sigset_t term, old;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &term, &old) != 0) Die("sigprocmask");
+    SetHandler(SIGTERM, FlagHandler);
+    WriteLine(ready_fd, "ready");
+    while (!g_term_received) sigsuspend(&old);
+    WriteLine(STDOUT_FILENO, "SIGTERM");
+    char buf[256];
+    for (;;) {
+      ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+      if (n == 0 || (n < 0 && errno != EINTR)) break;
+    }
+    _exit(0);
+  }
+  if (mode == "report-usr1" && rest == 0) {
+    SetHandler(SIGUSR1, ReportUsr1Handler);
+    SetHandler(SIGTERM, ExitZeroHandler);
+    WriteLine(ready_fd, "ready");
+    WaitForever();
+  }
+  if (mode == "exit" && rest == 1) {
+    return static_cast<int>(ParseNumber(argv[i]));
+  }
+  if (mode == "echo") {
+    std::string line;
+    for (int j = i; j < argc; ++j) {
+      if (j > i) line += ' ';
+      line += argv[j];
+    }
+    WriteLine(STDOUT_FILENO, line);
+    return 0;
+  }
+  if (mode == "fork" && rest == 1) ForkAndWait(ParseNumber(argv[i]), ready_fd);
+  if (mode == "fork-ignore" && rest == 1) {
+    SetHandler(SIGTERM, SIG_IGN);
+    ForkAndWait(ParseNumber(argv[i]), ready_fd);
+  }
+  if (mode == "zombie-parent" && rest == 0) {
+    pid_t child = fork();
+    if (child < 0) Die("fork");
+    if (child == 0) _exit(0);
+    // Wait until the child has exited but leave it unreaped (WNOWAIT): it stays a zombie.
+    siginfo_t info{};
+    while (waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT) != 0) {
+      if (errno != EINTR) Die("waitid");
+    }
+    WriteLine(ready_fd, std::to_string(child));
+    WaitForever();
+  }
+  Usage("unknown mode or wrong number of arguments");
+}
