@@ -15,14 +15,14 @@
 namespace va {
 
 enum class ErrorKind {
-  kSystem,      // a syscall failed; sys_errno says why
-  kNotFound,    // the thing asked for does not exist
-  kUntrusted,   // a file or process failed a trust or identity check
-  kCorrupt,     // data exists but cannot be parsed
-  kInvalid,     // the caller passed something unusable
-  kTimeout,     // a deadline passed
-  kPermission,  // the kernel refused (EPERM/EACCES)
-  kUnsupported, // the kernel or host lacks a needed feature
+  kSystem,       // a syscall failed; sys_errno says why
+  kNotFound,     // the thing asked for does not exist
+  kUntrusted,    // a file or process failed a trust or identity check
+  kCorrupt,      // data exists but cannot be parsed
+  kInvalid,      // the caller passed something unusable
+  kTimeout,      // a deadline passed
+  kPermission,   // the kernel refused (EPERM/EACCES)
+  kUnsupported,  // the kernel or host lacks a needed feature
 };
 
 std::string_view ErrorKindName(ErrorKind kind);
@@ -55,22 +55,24 @@ inline tl::unexpected<Error> SysFail(std::string_view what, int err = errno) {
 
 }  // namespace va
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `decl` is a declaration and cannot be parenthesised.
 // Aborts with a message when an invariant does not hold. Not for environmental failures.
-#define VA_CHECK(cond, msg)                                       \
-  do {                                                            \
+#define VA_CHECK(cond, msg)                                         \
+  do {                                                              \
     if (!(cond)) ::va::CheckFailed(#cond, __FILE__, __LINE__, msg); \
   } while (0)
 
 // Propagates an error: VA_TRY(auto fd, Open(...)); or VA_TRY_STATUS(WriteAll(...));
 #define VA_CONCAT_INNER(a, b) a##b
 #define VA_CONCAT(a, b) VA_CONCAT_INNER(a, b)
-#define VA_TRY_IMPL(tmp, decl, expr)                               \
-  auto tmp = (expr);                                               \
+#define VA_TRY_IMPL(tmp, decl, expr)                                      \
+  auto tmp = (expr);                                                      \
   if (!tmp) return ::tl::unexpected<::va::Error>(std::move(tmp.error())); \
   decl = std::move(*tmp)
 #define VA_TRY(decl, expr) VA_TRY_IMPL(VA_CONCAT(va_try_, __LINE__), decl, expr)
-#define VA_TRY_STATUS(expr)                                                    \
-  do {                                                                         \
-    auto va_status_ = (expr);                                                  \
+#define VA_TRY_STATUS(expr)                                                               \
+  do {                                                                                    \
+    auto va_status_ = (expr);                                                             \
     if (!va_status_) return ::tl::unexpected<::va::Error>(std::move(va_status_.error())); \
   } while (0)
+// NOLINTEND(bugprone-macro-parentheses)

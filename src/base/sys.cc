@@ -60,16 +60,19 @@ Result<Pipe> MakePipe(int extra_flags) {
 }
 
 int MillisUntil(std::chrono::steady_clock::time_point deadline) {
-  auto left = deadline - std::chrono::steady_clock::now();
-  if (left <= std::chrono::steady_clock::duration::zero()) return 0;
+  const auto now = std::chrono::steady_clock::now();
+  if (deadline <= now) return 0;  // compared before subtracting: min() must not overflow
+  if (deadline == std::chrono::steady_clock::time_point::max()) return INT_MAX;
+  auto left = deadline - now;
   // Round up so that a wait never ends just before the deadline.
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
   return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
 }
 
 Result<short> PollOne(int fd, short events, std::chrono::milliseconds timeout) {
-  const bool forever = timeout.count() < 0;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const bool forever = timeout.count() < 0 || timeout == std::chrono::milliseconds::max();
+  const auto deadline = forever ? std::chrono::steady_clock::time_point::max()
+                                : std::chrono::steady_clock::now() + timeout;
   for (;;) {
     pollfd p{fd, events, 0};
     int r = ::poll(&p, 1, forever ? -1 : MillisUntil(deadline));

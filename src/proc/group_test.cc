@@ -112,9 +112,8 @@ TEST_F(GroupTest, StopsAGroupOf200Gracefully) {
 }
 
 TEST_F(GroupTest, KillsAGroupOf200ThatIgnoresTerm) {
-  auto leader =
-      StartChild({"fork-ignore", std::to_string(kGroupSize - 1)},
-                             {.new_process_group = true}, kReadyTimeout);
+  auto leader = StartChild({"fork-ignore", std::to_string(kGroupSize - 1)},
+                           {.new_process_group = true}, kReadyTimeout);
   ASSERT_TRUE(leader) << leader.error().message;
   pgid_ = leader->process.Pid();
   std::vector<StopStep> steps;

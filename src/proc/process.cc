@@ -32,13 +32,20 @@ enum class ChildStep : int { kSignals, kSession, kGroup, kDeathSig, kChdir, kFds
 
 const char* StepName(ChildStep step) {
   switch (step) {
-    case ChildStep::kSignals: return "reset signals";
-    case ChildStep::kSession: return "setsid";
-    case ChildStep::kGroup: return "setpgid";
-    case ChildStep::kDeathSig: return "prctl(PR_SET_PDEATHSIG)";
-    case ChildStep::kChdir: return "chdir";
-    case ChildStep::kFds: return "set up descriptors";
-    case ChildStep::kExec: return "exec";
+    case ChildStep::kSignals:
+      return "reset signals";
+    case ChildStep::kSession:
+      return "setsid";
+    case ChildStep::kGroup:
+      return "setpgid";
+    case ChildStep::kDeathSig:
+      return "prctl(PR_SET_PDEATHSIG)";
+    case ChildStep::kChdir:
+      return "chdir";
+    case ChildStep::kFds:
+      return "set up descriptors";
+    case ChildStep::kExec:
+      return "exec";
   }
   return "spawn";
 }
@@ -66,8 +73,8 @@ struct ChildPlan {
   const FdMove* moves = nullptr;
   size_t move_count = 0;
   int report_fd = -1;
-  int scratch_base = 0;  // first fd number above every target and source
-  const sigset_t* mask = nullptr;
+  int scratch_base = 0;            // first fd number above every target and source
+  const sigset_t* mask = nullptr;  // the child's signal mask at exec (empty)
 };
 
 [[noreturn]] void ChildFail(const ChildPlan& plan, ChildStep step) {
@@ -78,7 +85,8 @@ struct ChildPlan {
 }
 
 [[noreturn]] void RunChild(const ChildPlan& plan) {
-  // Dispositions back to default; the mask was blocked by the parent around clone.
+  // Dispositions back to default; every signal stays blocked (the parent blocked them around clone)
+  // until the mask is replaced just before exec.
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) {
@@ -86,7 +94,8 @@ struct ChildPlan {
     ::sigaction(sig, &dfl, nullptr);  // fails harmlessly for the reserved real-time signals
   }
   if (plan.new_session && ::setsid() < 0) ChildFail(plan, ChildStep::kSession);
-  if (plan.new_group && !plan.new_session && ::setpgid(0, 0) < 0) ChildFail(plan, ChildStep::kGroup);
+  if (plan.new_group && !plan.new_session && ::setpgid(0, 0) < 0)
+    ChildFail(plan, ChildStep::kGroup);
   if (plan.death_signal != 0) {
     if (::prctl(PR_SET_PDEATHSIG, plan.death_signal) < 0) ChildFail(plan, ChildStep::kDeathSig);
     // The parent may have died before the prctl: then nobody will send the signal.
@@ -202,17 +211,20 @@ Result<Process> Process::Spawn(const SpawnOptions& options) {
   VA_TRY_STATUS(add_std(options.stderr_fd, 2));
   // Descriptors 0-2 that are not redirected stay inherited.
   for (int std_fd = 0; std_fd < 3; ++std_fd) {
-    bool mapped = std::any_of(moves.begin(), moves.end(), [&](const FdMove& m) { return m.to == std_fd; });
+    bool mapped =
+        std::any_of(moves.begin(), moves.end(), [&](const FdMove& m) { return m.to == std_fd; });
     if (!mapped && ::fcntl(std_fd, F_GETFD) >= 0) moves.push_back({std_fd, std_fd});
   }
   for (auto [from, to] : options.extra_fds) {
     if (to < 0 || from < 0) return Fail(ErrorKind::kInvalid, "spawn: negative descriptor");
     moves.push_back({from, to});
   }
-  std::sort(moves.begin(), moves.end(), [](const FdMove& a, const FdMove& b) { return a.to < b.to; });
+  std::sort(moves.begin(), moves.end(),
+            [](const FdMove& a, const FdMove& b) { return a.to < b.to; });
   for (size_t i = 1; i < moves.size(); ++i) {
     if (moves[i].to == moves[i - 1].to) {
-      return Fail(ErrorKind::kInvalid, "spawn: descriptor " + std::to_string(moves[i].to) + " given twice");
+      return Fail(ErrorKind::kInvalid,
+                  "spawn: descriptor " + std::to_string(moves[i].to) + " given twice");
     }
   }
   if (moves.size() > 64) return Fail(ErrorKind::kInvalid, "spawn: too many descriptors");
@@ -221,8 +233,11 @@ Result<Process> Process::Spawn(const SpawnOptions& options) {
   int scratch_base = report.write.Get() + 1;
   for (const auto& m : moves) scratch_base = std::max({scratch_base, m.to + 1, m.from + 1});
 
-  sigset_t all, old;
+  sigset_t all, old, child_mask;
   sigfillset(&all);
+  // The child starts with nothing blocked, whatever this thread blocks (a supervisor that reads
+  // SIGTERM through a signalfd must not hand a blocked SIGTERM to openconnect).
+  sigemptyset(&child_mask);
   ChildPlan plan;
   plan.path = path.c_str();
   plan.argv = argv.data();
@@ -236,7 +251,7 @@ Result<Process> Process::Spawn(const SpawnOptions& options) {
   plan.move_count = moves.size();
   plan.report_fd = report.write.Get();
   plan.scratch_base = scratch_base;
-  plan.mask = &old;
+  plan.mask = &child_mask;
 
   int pidfd = -1;
   struct clone_args args {};
@@ -260,7 +275,8 @@ Result<Process> Process::Spawn(const SpawnOptions& options) {
   ChildReport child_report{};
   size_t got = 0;
   while (got < sizeof(child_report)) {
-    auto n = Read(report.read.Get(), {reinterpret_cast<char*>(&child_report) + got, sizeof(child_report) - got});
+    auto n = Read(report.read.Get(),
+                  {reinterpret_cast<char*>(&child_report) + got, sizeof(child_report) - got});
     if (!n || *n == 0) break;
     got += *n;
   }
@@ -342,9 +358,8 @@ Result<bool> Process::WaitExitUntil(MonoTime deadline) const {
 std::optional<ExitStatus> Process::Reap() {
   if (status_ || !child_ || !pidfd_) return status_;
   siginfo_t info{};
-  int r = RetryEintr([&] {
-    return ::waitid(P_PIDFD, static_cast<id_t>(pidfd_.Get()), &info, WEXITED | WNOHANG);
-  });
+  int r = RetryEintr(
+      [&] { return ::waitid(P_PIDFD, static_cast<id_t>(pidfd_.Get()), &info, WEXITED | WNOHANG); });
   if (r != 0) {
     if (errno == ECHILD) child_ = false;  // reaped elsewhere (e.g. by a SIGCHLD handler)
     return std::nullopt;

@@ -26,6 +26,8 @@ struct ExitStatus {
   bool operator==(const ExitStatus&) const = default;
 };
 
+// The child starts with default signal dispositions and an empty signal mask, whatever the
+// spawning thread has blocked or ignored.
 struct SpawnOptions {
   // argv[0] is the program: an absolute/relative path, or a name looked up in PATH.
   std::vector<std::string> argv;
@@ -85,7 +87,8 @@ class Process {
   const std::optional<ExitStatus>& Status() const { return status_; }
 
  private:
-  Process(pid_t pid, UniqueFd pidfd, bool child) : pid_(pid), pidfd_(std::move(pidfd)), child_(child) {}
+  Process(pid_t pid, UniqueFd pidfd, bool child)
+      : pid_(pid), pidfd_(std::move(pidfd)), child_(child) {}
 
   pid_t pid_ = 0;
   UniqueFd pidfd_;

@@ -111,6 +111,22 @@ TEST_F(StopTest, DefaultDispositionEndsByTheTermSignal) {
   EXPECT_EQ(r.status, (ExitStatus{true, SIGHUP}));
 }
 
+TEST_F(StopTest, ChildDoesNotInheritTheSpawnersBlockedSignals) {
+  // A supervisor that reads SIGTERM through a signalfd blocks it; its children must not.
+  sigset_t term, old;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &term, &old), 0);
+  auto child = StartChild({"pause"});
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ASSERT_TRUE(child) << child.error().message;
+  StopPolicy policy;
+  policy.grace = std::chrono::seconds(5);
+  StopResult r = StopProcess(child->process, policy);
+  EXPECT_EQ(r.outcome, StopOutcome::kExitedGracefully) << r.detail;
+  EXPECT_EQ(r.status, (ExitStatus{true, SIGTERM}));
+}
+
 TEST_F(StopTest, SlowChildEndsWithinGrace) {
   auto child = StartChild({"slow-term", "150"});
   ASSERT_TRUE(child) << child.error().message;
@@ -248,9 +264,9 @@ TEST_F(StopTest, PermissionDeniedLeavesTheTargetRunning) {
   auto target = StartChild({"block-term"});
   ASSERT_TRUE(target) << target.error().message;
   ASSERT_EQ(target->process.Identity().uid, 0u);
-  auto run = RunCommand({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", tool,
-                      "stop", std::to_string(target->process.Pid()), "--name", "va-test-child",
-                      "--grace-ms", "100"});
+  auto run = RunCommand({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                         tool, "stop", std::to_string(target->process.Pid()), "--name",
+                         "va-test-child", "--grace-ms", "100"});
   ASSERT_TRUE(run) << run.error().message;
   EXPECT_EQ(run->out, "permission_denied\n") << run->err;
   EXPECT_EQ(run->status, (ExitStatus{false, 1})) << run->err;
@@ -263,7 +279,7 @@ TEST_F(StopTest, ToolStopsAProcessOfItsOwnUser) {
   auto target = StartChild({"exit-on-term"});
   ASSERT_TRUE(target) << target.error().message;
   auto run = RunCommand({testing::BinPath("va-proc-tool"), "stop",
-                      std::to_string(target->process.Pid()), "--name", "va-test-child"});
+                         std::to_string(target->process.Pid()), "--name", "va-test-child"});
   ASSERT_TRUE(run) << run.error().message;
   EXPECT_EQ(run->out, "exited_gracefully\n") << run->err;
   EXPECT_EQ(run->status, (ExitStatus{false, 0}));
@@ -274,7 +290,7 @@ TEST_F(StopTest, ToolReportsNotOurs) {
   auto target = StartChild({"block-term"});
   ASSERT_TRUE(target) << target.error().message;
   auto run = RunCommand({testing::BinPath("va-proc-tool"), "stop",
-                      std::to_string(target->process.Pid()), "--name", "sshd"});
+                         std::to_string(target->process.Pid()), "--name", "sshd"});
   ASSERT_TRUE(run) << run.error().message;
   EXPECT_EQ(run->out, "not_ours\n");
   EXPECT_EQ(run->status, (ExitStatus{false, 1}));
@@ -331,7 +347,7 @@ TEST_F(StopTest, StopFromAnotherProcessAtTheSameTime) {
   go.arrive_and_wait();
   auto run =
       RunCommand({testing::BinPath("va-proc-tool"), "stop", std::to_string(child->process.Pid()),
-               "--name", "va-test-child", "--grace-ms", "200"});
+                  "--name", "va-test-child", "--grace-ms", "200"});
   a.join();
   EXPECT_TRUE(here.Gone()) << StopOutcomeName(here.outcome) << " " << here.detail;
   ASSERT_TRUE(run) << run.error().message;
