@@ -1,0 +1,386 @@
+// The supervisor; see supervisor.h.
+#include "akon/supervisor.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <csignal>
+#include <cstring>
+
+#include "akon/runtime.h"
+#include "akon/state.h"
+#include "akon/vpnc.h"
+#include "base/file.h"
+#include "base/lock_file.h"
+#include "base/log.h"
+#include "base/sys.h"
+#include "proc/process.h"
+#include "proc/stop.h"
+
+namespace va::akon {
+namespace json = boost::json;
+
+std::string RenderParams(const SupervisorParams& p) {
+  json::object o;
+  o["openconnect"] = p.openconnect;
+  o["server"] = p.server;
+  o["username"] = p.username;
+  o["protocol"] = p.protocol;
+  o["servercert"] = p.servercert;
+  o["cafile"] = p.cafile;
+  o["no_dtls"] = p.no_dtls;
+  o["connect_timeout_secs"] = p.connect_timeout_secs;
+  o["runtime_dir"] = p.runtime_dir;
+  o["record_dir"] = p.record_dir;
+  o["state_path"] = p.state_path;
+  o["password"] = p.password;
+  return json::serialize(o);
+}
+
+Result<SupervisorParams> ParseParams(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object())
+    return Fail(ErrorKind::kInvalid, "supervisor parameters are not a JSON object");
+  const auto& o = v.get_object();
+  SupervisorParams p;
+  auto str = [&](const char* key, std::string& out) -> Status {
+    auto it = o.find(key);
+    if (it == o.end() || !it->value().is_string()) {
+      return Fail(ErrorKind::kInvalid, std::string("supervisor parameter ") + key + " missing");
+    }
+    out = std::string(it->value().get_string());
+    return {};
+  };
+  VA_TRY_STATUS(str("openconnect", p.openconnect));
+  VA_TRY_STATUS(str("server", p.server));
+  VA_TRY_STATUS(str("username", p.username));
+  VA_TRY_STATUS(str("protocol", p.protocol));
+  VA_TRY_STATUS(str("servercert", p.servercert));
+  VA_TRY_STATUS(str("cafile", p.cafile));
+  VA_TRY_STATUS(str("runtime_dir", p.runtime_dir));
+  VA_TRY_STATUS(str("record_dir", p.record_dir));
+  VA_TRY_STATUS(str("state_path", p.state_path));
+  VA_TRY_STATUS(str("password", p.password));
+  if (auto it = o.find("no_dtls"); it != o.end() && it->value().is_bool())
+    p.no_dtls = it->value().get_bool();
+  if (auto it = o.find("connect_timeout_secs"); it != o.end() && it->value().is_int64()) {
+    p.connect_timeout_secs = static_cast<int>(it->value().get_int64());
+  }
+  return p;
+}
+
+namespace {
+
+struct Connected {
+  std::string ip;
+  std::string device;
+};
+
+// The tail of openconnect's log, for error messages.
+std::vector<std::string> LogTail(const std::string& path, size_t lines) {
+  auto text = ReadSmallFile(path, 4 << 20);
+  std::vector<std::string> all;
+  if (!text) return all;
+  size_t start = 0;
+  while (start < text->size()) {
+    size_t end = text->find('\n', start);
+    if (end == std::string::npos) end = text->size();
+    std::string line = text->substr(start, end - start);
+    if (!line.empty()) all.push_back(line);
+    start = end + 1;
+  }
+  if (all.size() > lines) all.erase(all.begin(), all.end() - static_cast<long>(lines));
+  return all;
+}
+
+bool LooksLikeAuthFailure(const std::vector<std::string>& tail, std::string& server_says) {
+  static constexpr const char* kMarkers[] = {"Login failed",
+                                             "login failed",
+                                             "Authentication failed",
+                                             "authentication failed",
+                                             "Invalid username or password",
+                                             "Failed to obtain WebVPN cookie",
+                                             "Password expired",
+                                             "Access denied"};
+  for (const auto& line : tail) {
+    for (const char* m : kMarkers) {
+      if (line.find(m) != std::string::npos) {
+        server_says = line;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// True when DEVICE is up and carries IP.
+bool DeviceHasAddress(const std::string& device, const std::string& ip) {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return false;
+  bool found = false;
+  for (ifaddrs* a = list; a; a = a->ifa_next) {
+    if (!a->ifa_addr || device != a->ifa_name || !(a->ifa_flags & IFF_UP)) continue;
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (a->ifa_addr->sa_family == AF_INET) {
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, buf, sizeof(buf));
+    } else if (a->ifa_addr->sa_family == AF_INET6) {
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr, buf,
+                sizeof(buf));
+    }
+    if (ip == buf) found = true;
+  }
+  ::freeifaddrs(list);
+  return found;
+}
+
+class Supervisor {
+ public:
+  Supervisor(const SupervisorParams& p, int report_fd, bool foreground)
+      : p_(p),
+        report_fd_(report_fd),
+        foreground_(foreground),
+        log_path_(p.runtime_dir + "/openconnect.log") {}
+
+  int Run() {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGUSR1, SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
+    ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+    sigfd_.Reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!sigfd_)
+      return Report(ConnectError::kSystem, "signalfd: " + std::string(std::strerror(errno)));
+
+    auto started = StartOpenconnect();
+    if (!started) return Report(ConnectError::kSystem, started.error().message);
+    auto connected = WaitConnected();
+    if (!connected) return 1;  // already reported
+    return Supervise();
+  }
+
+ private:
+  Status StartOpenconnect() {
+    VA_TRY(UniqueFd log, Open(log_path_, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600));
+    VA_TRY(Pipe pw, MakePipe());
+    SpawnOptions opt;
+    opt.argv = {p_.openconnect,
+                "--non-inter",
+                "--passwd-on-stdin",
+                "--protocol=" + p_.protocol,
+                "--user=" + p_.username,
+                "--script=" + HookCommand(SelfExe(), p_.record_dir, SystemVpncScript())};
+    if (!p_.servercert.empty()) opt.argv.push_back("--servercert=" + p_.servercert);
+    if (!p_.cafile.empty()) opt.argv.push_back("--cafile=" + p_.cafile);
+    if (p_.no_dtls) opt.argv.push_back("--no-dtls");
+    opt.argv.push_back(p_.server);
+    opt.stdin_fd = pw.read.Get();
+    opt.stdout_fd = log.Get();
+    opt.stderr_fd = log.Get();
+    VA_TRY(Process oc, Process::Spawn(opt));
+    pw.read.Reset();
+    // openconnect reads one line; a closed pipe afterwards means no second prompt can hang.
+    auto wrote = WriteAll(pw.write.Get(), p_.password + "\n");
+    pw.write.Reset();
+    LogInfo("vpn_openconnect_started", {{"pid", oc.Pid()},
+                                        {"server", p_.server},
+                                        {"user", p_.username},
+                                        {"protocol", p_.protocol}});
+    oc_.emplace(std::move(oc));
+    if (!wrote) LogWarn("vpn_password_pipe_failed", {{"error", wrote.error().message}});
+    return {};
+  }
+
+  // Waits for the wrapper to record a successful connect, openconnect to exit, or the timeout.
+  Result<Connected> WaitConnected() {
+    UniqueFd in(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    if (!in ||
+        ::inotify_add_watch(in.Get(), p_.record_dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+      Report(ConnectError::kSystem, "inotify on " + p_.record_dir + ": " + std::strerror(errno));
+      StopOpenconnect();
+      return Fail(ErrorKind::kSystem, "inotify");
+    }
+    const MonoTime deadline = MonoNow() + std::chrono::seconds(p_.connect_timeout_secs);
+    for (;;) {
+      if (auto code = ReadStepStatus(p_.record_dir, "connect")) {
+        if (*code != 0) {
+          Report(ConnectError::kScript,
+                 "vpnc-script failed to configure the tunnel (exit " + std::to_string(*code) + ")");
+          StopOpenconnect();
+          return Fail(ErrorKind::kSystem, "script");
+        }
+        auto env = ReadRecord(p_.record_dir, "connect");
+        if (env && env->count("TUNDEV") && env->count("INTERNAL_IP4_ADDRESS")) {
+          Connected c{env->at("INTERNAL_IP4_ADDRESS"), env->at("TUNDEV")};
+          if (DeviceHasAddress(c.device, c.ip)) return Finish(c);
+        }
+      }
+      if (oc_->Exited()) {
+        auto status = oc_->Reap();
+        std::string said;
+        auto tail = LogTail(log_path_, 20);
+        if (LooksLikeAuthFailure(tail, said)) {
+          Report(ConnectError::kAuth, said);
+        } else {
+          Report(ConnectError::kExited,
+                 "openconnect exited (" + (status ? status->ToString() : std::string("?")) +
+                     "): " + (tail.empty() ? std::string("no output") : tail.back()));
+        }
+        return Fail(ErrorKind::kSystem, "exited");
+      }
+      int ms = MillisUntil(deadline);
+      if (ms == 0) {
+        Report(ConnectError::kTimeout,
+               "no connection after " + std::to_string(p_.connect_timeout_secs) + " s");
+        StopOpenconnect();
+        return Fail(ErrorKind::kTimeout, "timeout");
+      }
+      // The tun device may come up a moment after the record: re-check at least every 50 ms.
+      pollfd fds[2] = {{in.Get(), POLLIN, 0}, {oc_->PidFd(), POLLIN, 0}};
+      ::poll(fds, 2, std::min(ms, 50));
+      char drain[4096];
+      while (::read(in.Get(), drain, sizeof(drain)) > 0) {
+      }
+    }
+  }
+
+  Result<Connected> Finish(const Connected& c) {
+    VpnState s;
+    s.ip = c.ip;
+    s.device = c.device;
+    s.connected_at = WallNow();
+    s.pid = oc_->Pid();
+    s.pid_start_time = oc_->Identity().start_time;
+    s.supervisor_pid = ::getpid();
+    if (auto self = ReadProcessStat(::getpid())) s.supervisor_start_time = self->start_time;
+    s.server = p_.server;
+    s.record_dir = p_.record_dir;
+    if (auto st = SaveState(p_.state_path, s); !st) {
+      Report(ConnectError::kSystem, "cannot write state: " + st.error().message);
+      StopOpenconnect();
+      return Fail(ErrorKind::kSystem, "state");
+    }
+    LogInfo("vpn_connected",
+            {{"pid", oc_->Pid()}, {"ip", c.ip}, {"device", c.device}, {"server", p_.server}});
+    ReportLine("connected " + c.ip + " " + c.device);
+    return c;
+  }
+
+  // After connect: wait for openconnect to end or to be told to end it.
+  int Supervise() {
+    for (;;) {
+      pollfd fds[2] = {{sigfd_.Get(), POLLIN, 0}, {oc_->PidFd(), POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0 && errno != EINTR) return 1;
+      // Signals first: `vpn off` sends SIGUSR1 before it signals openconnect, so a down request
+      // is always seen before the exit it causes.
+      signalfd_siginfo si{};
+      while (::read(sigfd_.Get(), &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGUSR1) {
+          down_requested_ = true;
+          LogInfo("vpn_supervisor_down_requested", {{"from_pid", si.ssi_pid}});
+        } else if (si.ssi_signo != SIGHUP) {
+          return Disconnect();
+        }
+      }
+      if (oc_->Exited()) return OnOpenconnectExit();
+    }
+  }
+
+  int OnOpenconnectExit() {
+    auto status = oc_->Reap();
+    std::string how = status ? status->ToString() : "unknown status";
+    if (down_requested_) {
+      LogInfo("vpn_supervisor_exit", {{"reason", "vpn off"}, {"status", how}});
+      return 0;
+    }
+    LogWarn("vpn_process_exited_unexpectedly", {{"pid", oc_->Pid()}, {"status", how}});
+    if (auto st = ReplayDisconnect(p_.record_dir, SystemVpncScript()); !st) {
+      LogWarn("vpn_disconnect_replay_failed", {{"error", st.error().message}});
+    }
+    auto lock = FileLock::Acquire(StateLockPath(p_.state_path));
+    auto state = LoadState(p_.state_path);
+    if (lock && state && state->pid == oc_->Pid()) {
+      state->ended = "openconnect (pid " + std::to_string(oc_->Pid()) + ") exited unexpectedly (" +
+                     how + ") at " + FormatRfc3339(WallNow());
+      (void)SaveState(p_.state_path, *state);
+    }
+    return 1;
+  }
+
+  // SIGTERM/SIGINT to the supervisor itself (Ctrl-C with --foreground): disconnect as `vpn off`.
+  int Disconnect() {
+    down_requested_ = true;
+    if (foreground_) std::printf("Disconnecting VPN...\n");
+    auto lock = FileLock::Acquire(StateLockPath(p_.state_path));
+    StopResult r = StopOpenconnect();
+    if (r.outcome == StopOutcome::kKilled)
+      (void)ReplayDisconnect(p_.record_dir, SystemVpncScript());
+    auto state = LoadState(p_.state_path);
+    if (state && state->pid == oc_->Pid()) (void)RemoveFile(p_.state_path);
+    if (foreground_) {
+      std::printf(r.outcome == StopOutcome::kKilled ? "✓ VPN disconnected (forced)\n"
+                                                    : "✓ VPN disconnected gracefully\n");
+      std::fflush(stdout);
+    }
+    return r.Gone() ? 0 : 1;
+  }
+
+  StopResult StopOpenconnect() {
+    StopPolicy policy;  // SIGTERM, 5 s, SIGKILL
+    return StopProcess(*oc_, policy);
+  }
+
+  int Report(ConnectError kind, const std::string& message) {
+    static constexpr const char* kNames[] = {"none",   "auth",   "timeout",
+                                             "exited", "script", "system"};
+    LogError("vpn_connect_failed", {{"kind", kNames[static_cast<int>(kind)]}, {"error", message}});
+    ReportLine(std::string("error ") + kNames[static_cast<int>(kind)] + " " + message);
+    return 1;
+  }
+
+  void ReportLine(const std::string& line) {
+    if (report_fd_ < 0) return;
+    (void)WriteAll(report_fd_, line + "\n");
+    ::close(report_fd_);
+    report_fd_ = -1;
+  }
+
+  const SupervisorParams& p_;
+  int report_fd_;
+  bool foreground_;
+  std::string log_path_;
+  UniqueFd sigfd_;
+  std::optional<Process> oc_;
+  bool down_requested_ = false;
+};
+
+}  // namespace
+
+int RunSupervisor(const SupervisorParams& params, int report_fd, bool foreground) {
+  return Supervisor(params, report_fd, foreground).Run();
+}
+
+int SuperviseMain() {
+  auto text = ReadAll(STDIN_FILENO, 64 * 1024);
+  if (!text) return 2;
+  auto params = ParseParams(*text);
+  if (!params) {
+    (void)WriteAll(STDOUT_FILENO, "error system " + params.error().message + "\n");
+    return 2;
+  }
+  // stdout is the report pipe; nothing else may write to it.
+  int report = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  ::dup2(devnull, STDIN_FILENO);
+  ::dup2(devnull, STDOUT_FILENO);
+  ::close(devnull);
+  return RunSupervisor(*params, report, false);
+}
+
+}  // namespace va::akon

@@ -1,0 +1,313 @@
+// vpn on, get-password, setup and lazy mode; see vpn_on.h.
+#include "akon/vpn_on.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "akon/config.h"
+#include "akon/runtime.h"
+#include "akon/secrets.h"
+#include "akon/state.h"
+#include "akon/supervisor.h"
+#include "akon/totp.h"
+#include "akon/vpn_off.h"
+#include "base/file.h"
+#include "base/ids.h"
+#include "base/lock_file.h"
+#include "base/log.h"
+#include "base/sys.h"
+#include "proc/process.h"
+
+namespace va::akon {
+namespace {
+
+struct Loaded {
+  Config config;
+  std::string config_dir;
+  Secrets secrets;
+};
+
+// Config and secrets, or the exit code after telling the user what is wrong.
+std::optional<Loaded> LoadAll(Ui& ui, int& exit_code) {
+  exit_code = kExitConfigError;
+  auto dir = ConfigDir();
+  if (!dir) {
+    ui.Error("Cannot find the configuration directory: " + dir.error().message,
+             "Set AKON_CONFIG_DIR.");
+    return std::nullopt;
+  }
+  auto config = LoadConfig(ConfigPath(*dir));
+  if (!config) {
+    if (config.error().kind == ErrorKind::kNotFound) {
+      ui.Error("No configuration found at " + ConfigPath(*dir) + ".", "Run 'akon setup' first.");
+    } else {
+      ui.Error("Invalid configuration: " + config.error().message,
+               "Fix it or run 'akon setup' again.");
+    }
+    return std::nullopt;
+  }
+  auto store = MakeSecretStore(*config, *dir);
+  if (!store) {
+    ui.Error("Secret store unavailable: " + store.error().message,
+             "Unlock your keyring, or set backend = \"file\" in [secrets].");
+    return std::nullopt;
+  }
+  auto secrets = (*store)->Load(config->vpn.username);
+  if (!secrets) {
+    if (secrets.error().kind == ErrorKind::kNotFound) {
+      ui.Error("No PIN or TOTP secret stored for " + config->vpn.username + ".",
+               "Run 'akon setup' first.");
+    } else {
+      ui.Error("Cannot read secrets: " + secrets.error().message, "Run 'akon setup' again.");
+    }
+    return std::nullopt;
+  }
+  exit_code = kExitOk;
+  return Loaded{std::move(*config), std::move(*dir), std::move(*secrets)};
+}
+
+// A code that has not been sent before: when the current 30-s step was already used (recorded in
+// RUNTIME/totp_last_step), waits for the next step and says so. Records the step before returning.
+Result<std::string> FreshPassword(Ui& ui, const Secrets& s, const std::string& runtime_dir) {
+  const std::string step_file = runtime_dir + "/totp_last_step";
+  int64_t last = -1;
+  if (auto text = ReadTrustedFile(step_file)) last = std::strtoll(text->c_str(), nullptr, 10);
+  WallTime now = WallNow();
+  if (TotpStep(now) <= last) {
+    auto wait = SecondsUntilNextStep(now);
+    ui.Info("Waiting " + std::to_string(wait.count()) +
+            " s for a fresh TOTP code (the current one was just used)");
+    // Sleep until the wall clock reaches the next step: the event here is the time itself.
+    auto target = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        (now + wait).time_since_epoch() + std::chrono::milliseconds(20));
+    timespec ts{static_cast<time_t>(target.count() / 1000000000),
+                static_cast<long>(target.count() % 1000000000)};
+    while (::clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+    }
+    now = WallNow();
+  }
+  VA_TRY(std::string code, TotpCode(s.otp_secret, now));
+  VA_TRY_STATUS(WriteFileAtomic(step_file, std::to_string(TotpStep(now)) + "\n", 0600));
+  return s.pin + code;
+}
+
+// Removes connection record directories of earlier runs (none is live when this runs).
+void RemoveOldRecords(const std::string& runtime_dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(runtime_dir, ec)) {
+    if (e.is_directory(ec) && !e.is_symlink(ec) &&
+        e.path().filename().string().starts_with("conn-")) {
+      std::filesystem::remove_all(e.path(), ec);
+    }
+  }
+}
+
+int ReportConnect(Ui& ui, const std::string& line, const SupervisorParams& p) {
+  if (line.starts_with("connected ")) {
+    auto rest = line.substr(10);
+    auto sp = rest.find(' ');
+    std::string ip = rest.substr(0, sp);
+    std::string dev = sp == std::string::npos ? "" : rest.substr(sp + 1);
+    ui.Success("VPN connected: " + ip + " on " + dev);
+    return kExitOk;
+  }
+  std::string kind, msg;
+  if (line.starts_with("error ")) {
+    auto rest = line.substr(6);
+    auto sp = rest.find(' ');
+    kind = rest.substr(0, sp);
+    msg = sp == std::string::npos ? "" : rest.substr(sp + 1);
+  } else {
+    kind = "exited";
+    msg = line.empty() ? "the supervisor ended without a report" : line;
+  }
+  if (kind == "auth") {
+    ui.Error("Login failed: wrong PIN or TOTP code (server said: " + msg + ")",
+             "Check your PIN and TOTP secret with 'akon setup'; see " + p.runtime_dir +
+                 "/openconnect.log.");
+  } else if (kind == "timeout") {
+    ui.Error("Connection timed out: " + msg,
+             "Check the server address and your network, or raise connect_timeout_secs.");
+  } else {
+    ui.Error("VPN connection failed: " + msg, "See " + p.runtime_dir + "/openconnect.log.");
+  }
+  return kExitVpnError;
+}
+
+// Reads the supervisor's one report line, with a deadline, watching that it is still alive.
+std::string ReadReport(int fd, const Process* supervisor, MonoTime deadline) {
+  std::string line;
+  for (;;) {
+    pollfd fds[2] = {{fd, POLLIN, 0}, {supervisor ? supervisor->PidFd() : -1, POLLIN, 0}};
+    int r = ::poll(fds, supervisor ? 2 : 1, MillisUntil(deadline));
+    if (r == 0) return "error timeout the supervisor did not report in time";
+    if (fds[0].revents) {
+      char buf[1024];
+      ssize_t n = ::read(fd, buf, sizeof(buf));
+      if (n <= 0) return line;
+      line.append(buf, static_cast<size_t>(n));
+      if (auto nl = line.find('\n'); nl != std::string::npos) return line.substr(0, nl);
+    } else if (supervisor && fds[1].revents) {
+      // The supervisor ended; whatever it wrote is still in the pipe.
+      supervisor = nullptr;
+    }
+  }
+}
+
+}  // namespace
+
+int VpnOn(Ui& ui, const OnOptions& options) {
+  int code = 0;
+  auto loaded = LoadAll(ui, code);
+  if (!loaded) return code;
+  const VpnConfig& vpn = loaded->config.vpn;
+  auto openconnect = FindOpenconnect();
+  if (!openconnect) {
+    ui.Error("openconnect is not installed.", "Install it: sudo apt install openconnect");
+    return kExitConfigError;
+  }
+  if (::geteuid() != 0) {
+    ui.Error("akon vpn on needs root to create the tunnel and set routes and DNS.",
+             "Run with sudo.");
+    return kExitVpnError;
+  }
+  if (options.force) {
+    if (auto state = LoadState(StatePath());
+        state && CheckOpenconnect(*state).kind == LiveCheck::kLive) {
+      ui.Info("Disconnecting the existing connection first (--force)");
+      if (VpnOff(ui) != kExitOk) return kExitVpnError;
+    }
+  }
+  const std::string state_path = StatePath();
+  auto lock = FileLock::Acquire(StateLockPath(state_path));
+  if (!lock) {
+    ui.Error("Cannot lock VPN state: " + lock.error().message,
+             "Check " + StateLockPath(state_path) + ".");
+    return kExitVpnError;
+  }
+  if (auto state = LoadState(state_path)) {
+    LiveCheck live = CheckOpenconnect(*state);
+    if (live.kind == LiveCheck::kLive) {
+      ui.Success("VPN is already connected");
+      return kExitOk;
+    }
+    LogInfo("vpn_stale_state_cleared", {{"path", state_path}, {"detail", live.detail}});
+    (void)RemoveFile(state_path);
+  } else if (state.error().kind == ErrorKind::kCorrupt) {
+    ui.Warn("Removing a corrupted state file: " + state.error().message);
+    (void)RemoveFile(state_path);
+  } else if (state.error().kind != ErrorKind::kNotFound) {
+    ui.Error("VPN state not usable: " + state.error().message,
+             "Check 'ip addr', then remove " + state_path + ".");
+    return kExitVpnError;
+  }
+
+  auto runtime = RuntimeDir();
+  if (!runtime) {
+    ui.Error("Runtime directory unusable: " + runtime.error().message,
+             "Set AKON_RUNTIME_DIR to a private directory.");
+    return kExitVpnError;
+  }
+  RemoveOldRecords(*runtime);
+  SupervisorParams p;
+  p.openconnect = *openconnect;
+  p.server = vpn.server;
+  p.username = vpn.username;
+  p.protocol = vpn.protocol;
+  p.servercert = vpn.servercert.value_or("");
+  p.cafile = vpn.cafile.value_or("");
+  p.no_dtls = vpn.no_dtls;
+  p.connect_timeout_secs = vpn.connect_timeout_secs;
+  p.runtime_dir = *runtime;
+  p.record_dir = *runtime + "/conn-" + RandomHex(6);
+  p.state_path = state_path;
+  if (::mkdir(p.record_dir.c_str(), 0700) != 0) {
+    ui.Error("Cannot create " + p.record_dir + ": " + std::strerror(errno));
+    return kExitVpnError;
+  }
+  auto password = FreshPassword(ui, loaded->secrets, *runtime);
+  if (!password) {
+    ui.Error("Cannot generate the TOTP code: " + password.error().message,
+             "Run 'akon setup' again.");
+    return kExitConfigError;
+  }
+  p.password = std::move(*password);
+  ui.Plain("Connecting to " + vpn.server + " as " + vpn.username + "...");
+  const MonoTime deadline = MonoNow() + std::chrono::seconds(vpn.connect_timeout_secs + 15);
+
+  auto report = MakePipe();
+  if (!report) {
+    ui.Error("pipe: " + report.error().message);
+    return kExitVpnError;
+  }
+  if (options.foreground) {
+    // The report is read on a thread that owns the lock, so that Ctrl-C's disconnect (which
+    // takes the lock) can run once the connection is up.
+    int exit_code = kExitVpnError;
+    std::thread reader([&, fd = std::move(report->read), held = std::move(*lock)]() mutable {
+      exit_code = ReportConnect(ui, ReadReport(fd.Get(), nullptr, deadline), p);
+      if (exit_code == kExitOk) ui.Info("Staying in the foreground; press Ctrl-C to disconnect");
+    });
+    int sup = RunSupervisor(p, report->write.Release(), true);
+    reader.join();
+    return exit_code != kExitOk ? exit_code : sup;
+  }
+
+  auto params = MakePipe();
+  if (!params) {
+    ui.Error("pipe: " + params.error().message);
+    return kExitVpnError;
+  }
+  auto sup_log =
+      Open(*runtime + "/supervisor.log", O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
+  SpawnOptions opt;
+  opt.argv = {SelfExe(), "vpn", "__supervise"};
+  opt.new_session = true;
+  opt.stdin_fd = params->read.Get();
+  opt.stdout_fd = report->write.Get();
+  opt.stderr_fd = sup_log ? sup_log->Get() : SpawnOptions::kDevNull;
+  auto supervisor = Process::Spawn(opt);
+  params->read.Reset();
+  report->write.Reset();
+  if (!supervisor) {
+    ui.Error("Cannot start the supervisor: " + supervisor.error().message);
+    return kExitVpnError;
+  }
+  (void)WriteAll(params->write.Get(), RenderParams(p));
+  params->write.Reset();
+  std::string line = ReadReport(report->read.Get(), &*supervisor, deadline);
+  return ReportConnect(ui, line, p);
+}
+
+int GetPassword(Ui& ui) {
+  int code = 0;
+  auto loaded = LoadAll(ui, code);
+  if (!loaded) return code;
+  auto totp = TotpCode(loaded->secrets.otp_secret, WallNow());
+  if (!totp) {
+    ui.Error("Cannot generate the TOTP code: " + totp.error().message, "Run 'akon setup' again.");
+    return kExitConfigError;
+  }
+  ui.Out() << loaded->secrets.pin << *totp << '\n' << std::flush;
+  return kExitOk;
+}
+
+std::optional<int> LazyMode(Ui& ui) {
+  auto dir = ConfigDir();
+  if (!dir) return std::nullopt;
+  auto config = LoadConfig(ConfigPath(*dir));
+  if (!config || !config->vpn.lazy_mode) return std::nullopt;
+  return VpnOn(ui, {});
+}
+
+}  // namespace va::akon
