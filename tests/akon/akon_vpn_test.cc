@@ -1,0 +1,238 @@
+// akon against a real VPN: a real ocserv (PIN + TOTP through pam_oath) in a network namespace and
+// a real openconnect driven by the real `akon` binary in a client namespace. Covers spec §4/§5 and
+// seed 003's integration contract: on → status → off, on while connected, off twice, wrong PIN,
+// on again right after off (a fresh TOTP step), the forced-kill path with routes and resolv.conf
+// restored, and openconnect killed from outside.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+
+#include "akon/state.h"
+#include "support/child.h"
+#include "support/test_env.h"
+#include "vpn/ocserv_env.h"
+
+extern char** environ;
+
+namespace va::testing {
+namespace {
+
+using std::chrono::seconds;
+
+class AkonVpnTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (auto why = OcservEnv::UnavailableReason()) {
+      skip_reason_ = new std::string(*why);
+      return;
+    }
+    auto env = OcservEnv::Start();
+    ASSERT_TRUE(env.has_value()) << env.error().message;
+    env_ = env->release();
+  }
+  static void TearDownTestSuite() {
+    delete env_;
+    env_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (skip_reason_) GTEST_SKIP() << *skip_reason_;
+    ASSERT_NE(env_, nullptr);
+    ::mkdir(dir_.File("run").c_str(), 0700);
+    ::mkdir(dir_.File("config").c_str(), 0700);
+    // Configure through the real CLI, secrets in the file backend.
+    auto setup = Akon(
+        {"setup", "--non-interactive", "--server", env_->Url(), "--username", env_->Username(),
+         "--protocol", "anyconnect", "--servercert", env_->ServerCertPin(), "--backend", "file"},
+        pin_ + "\n" + env_->TotpSecretBase32() + "\n", /*in_netns=*/false);
+    ASSERT_EQ(setup.status, (ExitStatus{false, 0})) << setup.Describe();
+  }
+
+  void TearDown() override {
+    if (skip_reason_ || env_ == nullptr) return;
+    // Leave nothing connected for the next test, whatever happened.
+    if (auto st = akon::LoadState(StateFile());
+        st.has_value() || st.error().kind != ErrorKind::kNotFound) {
+      Akon({"vpn", "off"});
+    }
+    EXPECT_TRUE(env_->WaitForNoClientTun(MonoNow() + seconds(10)).has_value());
+  }
+
+  std::string StateFile() const { return dir_.File("state.json"); }
+
+  std::vector<std::string> Env() const {
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e) {
+      std::string_view kv(*e);
+      if (!kv.starts_with("AKON_")) env.emplace_back(kv);
+    }
+    env.push_back("AKON_CONFIG_DIR=" + dir_.File("config"));
+    env.push_back("AKON_STATE_FILE=" + StateFile());
+    env.push_back("AKON_RUNTIME_DIR=" + dir_.File("run"));
+    env.push_back("AKON_LOG=info");
+    return env;
+  }
+
+  CommandResult Akon(std::vector<std::string> args, std::string input = {}, bool in_netns = true,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(90)) {
+    args.insert(args.begin(), BinPath("akon"));
+    if (in_netns) args = env_->ClientCommand(args);
+    auto r = RunCommand(args, Env(), std::move(input), timeout);
+    EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
+    return r ? *r : CommandResult{};
+  }
+
+  // Waits until the server's last accepted step is in the past, so `vpn on` needs no wait.
+  void FreshStep() { ASSERT_TRUE(env_->WaitForUnusedStep().has_value()); }
+
+  std::optional<akon::VpnState> State() const {
+    auto s = akon::LoadState(StateFile());
+    return s ? std::optional(*s) : std::nullopt;
+  }
+
+  static bool Exited(const CommandResult& r, int code) {
+    return r.status && !r.status->signaled && r.status->code == code;
+  }
+
+  void ExpectConnected() {
+    auto tun = env_->ClientTun();
+    ASSERT_TRUE(tun.has_value() && tun->has_value()) << "no tun device in the client namespace";
+    ASSERT_FALSE((*tun)->ipv4.empty());
+    EXPECT_TRUE((*tun)->ipv4[0].starts_with(OcservEnv::kClientNetworkPrefix));
+    auto resolv = env_->ReadResolvConf();
+    ASSERT_TRUE(resolv.has_value());
+    EXPECT_NE(resolv->find(OcservEnv::kPushedDns), std::string::npos) << *resolv;
+    auto routes = env_->ClientRoutes();
+    ASSERT_TRUE(routes.has_value());
+    EXPECT_NE(routes->find("10.98.0.0/16"), std::string::npos) << *routes;
+  }
+
+  void ExpectRestored() {
+    ASSERT_TRUE(env_->WaitForNoClientTun(MonoNow() + seconds(5)).has_value());
+    auto resolv = env_->ReadResolvConf();
+    ASSERT_TRUE(resolv.has_value());
+    EXPECT_EQ(*resolv, OcservEnv::kOriginalResolvConf);
+    auto routes = env_->ClientRoutes();
+    ASSERT_TRUE(routes.has_value());
+    EXPECT_EQ(routes->find("10.98.0.0/16"), std::string::npos) << *routes;
+    EXPECT_FALSE(State().has_value()) << "state file left behind";
+  }
+
+  static inline OcservEnv* env_ = nullptr;
+  static inline std::string* skip_reason_ = nullptr;
+  TempDir dir_;
+  std::string pin_ = "1234";
+};
+
+TEST_F(AkonVpnTest, OnStatusOff) {
+  FreshStep();
+  auto on = Akon({"vpn", "on"});
+  ASSERT_TRUE(Exited(on, 0)) << on.Describe() << env_->LogTail();
+  EXPECT_NE(on.out.find("✓ VPN connected: 10.99.0."), std::string::npos) << on.out;
+  ExpectConnected();
+  auto state = State();
+  ASSERT_TRUE(state.has_value());
+  EXPECT_TRUE(state->ip.starts_with(OcservEnv::kClientNetworkPrefix));
+  EXPECT_TRUE(state->pid.has_value());
+  EXPECT_TRUE(state->pid_start_time.has_value());
+  EXPECT_TRUE(state->supervisor_pid.has_value());
+
+  auto status = Akon({"vpn", "status", "--json"});
+  ASSERT_TRUE(Exited(status, 0)) << status.Describe();
+  auto json = boost::json::parse(status.out).as_object();
+  EXPECT_EQ(json.at("state").as_string(), "Connected");
+  EXPECT_EQ(json.at("ip").as_string(), state->ip);
+  EXPECT_EQ(json.at("device").as_string(), state->device);
+
+  auto off = Akon({"vpn", "off"});
+  ASSERT_TRUE(Exited(off, 0)) << off.Describe();
+  EXPECT_TRUE(HasLine(off.out, "✓ VPN disconnected gracefully")) << off.out;
+  EXPECT_EQ(off.out.find("Force-killing"), std::string::npos);
+  ExpectRestored();
+
+  auto status_after = Akon({"vpn", "status"});
+  EXPECT_TRUE(Exited(status_after, 1)) << status_after.Describe();
+}
+
+TEST_F(AkonVpnTest, OnWhileConnectedAndOffTwice) {
+  FreshStep();
+  ASSERT_TRUE(Exited(Akon({"vpn", "on"}), 0));
+  auto again = Akon({"vpn", "on"});
+  EXPECT_TRUE(Exited(again, 0)) << again.Describe();
+  EXPECT_TRUE(HasLine(again.out, "✓ VPN is already connected")) << again.out;
+  ASSERT_TRUE(Exited(Akon({"vpn", "off"}), 0));
+  auto second = Akon({"vpn", "off"});
+  EXPECT_TRUE(Exited(second, 1)) << second.Describe();
+  EXPECT_TRUE(HasLine(second.out, "ℹ No active VPN connection found")) << second.out;
+  ExpectRestored();
+}
+
+TEST_F(AkonVpnTest, WrongPinIsReportedAsLoginFailure) {
+  // Re-run setup with a wrong PIN.
+  auto setup =
+      Akon({"setup", "--non-interactive", "--server", env_->Url(), "--username", env_->Username(),
+            "--protocol", "anyconnect", "--servercert", env_->ServerCertPin(), "--backend", "file"},
+           "9999\n" + env_->TotpSecretBase32() + "\n", false);
+  ASSERT_TRUE(Exited(setup, 0)) << setup.Describe();
+  FreshStep();
+  auto on = Akon({"vpn", "on"});
+  EXPECT_TRUE(Exited(on, 1)) << on.Describe();
+  EXPECT_NE(on.err.find("❌ Login failed"), std::string::npos) << on.Describe();
+  EXPECT_FALSE(State().has_value());
+  auto tun = env_->ClientTun();
+  ASSERT_TRUE(tun.has_value());
+  EXPECT_FALSE(tun->has_value());
+}
+
+TEST_F(AkonVpnTest, OnAgainRightAfterOffUsesAFreshCode) {
+  FreshStep();
+  ASSERT_TRUE(Exited(Akon({"vpn", "on"}), 0));
+  ASSERT_TRUE(Exited(Akon({"vpn", "off"}), 0));
+  // Same 30-s step: akon must not send the same code again; it waits for the next step.
+  auto on = Akon({"vpn", "on"});
+  ASSERT_TRUE(Exited(on, 0)) << on.Describe() << env_->LogTail();
+  ExpectConnected();
+}
+
+TEST_F(AkonVpnTest, ForcedKillRestoresRoutesAndDns) {
+  FreshStep();
+  ASSERT_TRUE(Exited(Akon({"vpn", "on"}), 0));
+  auto state = State();
+  ASSERT_TRUE(state && state->pid);
+  // A stopped process keeps SIGTERM pending: only the forced path can end it.
+  ASSERT_EQ(::kill(*state->pid, SIGSTOP), 0);
+  auto off = Akon({"vpn", "off"});
+  ASSERT_TRUE(Exited(off, 0)) << off.Describe();
+  EXPECT_TRUE(HasLine(off.out, "  Force-killing VPN process...")) << off.out;
+  EXPECT_TRUE(HasLine(off.out, "✓ VPN disconnected (forced)")) << off.out;
+  EXPECT_NE(off.err.find("vpn_force_killed"), std::string::npos) << off.err;
+  ExpectRestored();
+}
+
+TEST_F(AkonVpnTest, OpenconnectKilledFromOutsideIsReportedByStatus) {
+  FreshStep();
+  ASSERT_TRUE(Exited(Akon({"vpn", "on"}), 0));
+  auto state = State();
+  ASSERT_TRUE(state && state->pid && state->supervisor_pid);
+  auto supervisor = Process::Adopt(*state->supervisor_pid);
+  ASSERT_TRUE(supervisor.has_value());
+  ASSERT_EQ(::kill(*state->pid, SIGKILL), 0);
+  // The supervisor notices, restores routes and DNS, records why, and exits.
+  auto gone = supervisor->WaitExit(seconds(10));
+  ASSERT_TRUE(gone.has_value() && *gone);
+  auto status = Akon({"vpn", "status"});
+  EXPECT_TRUE(Exited(status, 2)) << status.Describe();
+  EXPECT_NE(status.err.find("exited unexpectedly"), std::string::npos) << status.Describe();
+  auto resolv = env_->ReadResolvConf();
+  ASSERT_TRUE(resolv.has_value());
+  EXPECT_EQ(*resolv, OcservEnv::kOriginalResolvConf);
+  auto reset = Akon({"vpn", "reset"});
+  EXPECT_TRUE(Exited(reset, 0)) << reset.Describe();
+  EXPECT_FALSE(State().has_value());
+}
+
+}  // namespace
+}  // namespace va::testing
