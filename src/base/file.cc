@@ -44,7 +44,8 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
 }
 
 Result<std::string> ReadTrustedFile(const std::string& path, const TrustPolicy& policy) {
-  int fd = RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK); });
+  int fd = RetryEintr(
+      [&] { return ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK); });
   if (fd < 0) {
     int err = errno;
     if (err == ELOOP) return Fail(ErrorKind::kUntrusted, path + " is a symbolic link", err);
@@ -57,9 +58,8 @@ Result<std::string> ReadTrustedFile(const std::string& path, const TrustPolicy& 
   }
   const uid_t expected = policy.owner == static_cast<uid_t>(-1) ? ::geteuid() : policy.owner;
   if (st.st_uid != expected && st.st_uid != 0) {
-    return Fail(ErrorKind::kUntrusted,
-                path + " is owned by uid " + std::to_string(st.st_uid) + ", not by uid " +
-                    std::to_string(expected) + " or root");
+    return Fail(ErrorKind::kUntrusted, path + " is owned by uid " + std::to_string(st.st_uid) +
+                                           ", not by uid " + std::to_string(expected) + " or root");
   }
   if (st.st_mode & (S_IWGRP | S_IWOTH)) {
     return Fail(ErrorKind::kUntrusted, path + " is writable by group or others");

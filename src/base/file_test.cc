@@ -20,6 +20,7 @@
 
 #include "base/sys.h"
 #include "base/unique_fd.h"
+#include "support/test_env.h"
 
 namespace va {
 namespace {
@@ -27,28 +28,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// A fresh directory, removed recursively on destruction.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/va_file_test.XXXXXX";
-    char* made = ::mkdtemp(tmpl.data());
-    if (made == nullptr) ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& Path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using ::va::testing::TempDir;
 
 // Sorted names in `dir` (no "." or ".."), so tests can assert that nothing else was left.
 std::vector<std::string> ListDir(const std::string& dir) {

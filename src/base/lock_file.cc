@@ -30,7 +30,8 @@ Result<FileLock> FileLock::Acquire(const std::string& path) {
 Result<FileLock> FileLock::TryAcquire(const std::string& path) {
   VA_TRY(UniqueFd fd, OpenLock(path));
   if (::flock(fd.Get(), LOCK_EX | LOCK_NB) == 0) return FileLock(std::move(fd), false);
-  if (errno == EWOULDBLOCK) return Fail(ErrorKind::kTimeout, path + " is locked by another process");
+  if (errno == EWOULDBLOCK)
+    return Fail(ErrorKind::kTimeout, path + " is locked by another process");
   return SysFail("flock " + path);
 }
 

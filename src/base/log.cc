@@ -1,6 +1,7 @@
 // Structured logging on spdlog (stderr) and sd-journal; see log.h.
 #include "base/log.h"
 
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/uio.h>
@@ -12,8 +13,6 @@
 #include <memory>
 #include <mutex>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace va {
 namespace {
@@ -30,8 +29,8 @@ std::atomic<int> g_level{static_cast<int>(LogLevel::kWarn)};
 LogState& State() {
   static LogState* state = [] {
     auto* s = new LogState;  // never destroyed: logging must work during static destruction
-    s->logger = std::make_shared<spdlog::logger>(
-        "va", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    s->logger =
+        std::make_shared<spdlog::logger>("va", std::make_shared<spdlog::sinks::stderr_sink_mt>());
     // The level name comes from LogLevelName ("warn"), not spdlog's %l ("warning").
     s->logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %v", spdlog::pattern_time_type::utc);
     s->logger->set_level(spdlog::level::trace);
@@ -58,11 +57,21 @@ void AppendValue(std::string& out, std::string_view v) {
   out += '"';
   for (char c : v) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
@@ -76,21 +85,30 @@ void AppendValue(std::string& out, std::string_view v) {
 
 spdlog::level::level_enum ToSpd(LogLevel l) {
   switch (l) {
-    case LogLevel::kDebug: return spdlog::level::debug;
-    case LogLevel::kInfo: return spdlog::level::info;
-    case LogLevel::kWarn: return spdlog::level::warn;
-    case LogLevel::kError: return spdlog::level::err;
-    case LogLevel::kOff: return spdlog::level::off;
+    case LogLevel::kDebug:
+      return spdlog::level::debug;
+    case LogLevel::kInfo:
+      return spdlog::level::info;
+    case LogLevel::kWarn:
+      return spdlog::level::warn;
+    case LogLevel::kError:
+      return spdlog::level::err;
+    case LogLevel::kOff:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
 
 int ToSyslogPriority(LogLevel l) {
   switch (l) {
-    case LogLevel::kDebug: return 7;
-    case LogLevel::kInfo: return 6;
-    case LogLevel::kWarn: return 4;
-    default: return 3;
+    case LogLevel::kDebug:
+      return 7;
+    case LogLevel::kInfo:
+      return 6;
+    case LogLevel::kWarn:
+      return 4;
+    default:
+      return 3;
   }
 }
 
@@ -136,11 +154,16 @@ std::optional<LogLevel> ParseLogLevel(std::string_view text) {
 
 std::string_view LogLevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
-    case LogLevel::kOff: return "off";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kOff:
+      return "off";
   }
   return "info";
 }

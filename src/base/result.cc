@@ -9,14 +9,22 @@ namespace va {
 
 std::string_view ErrorKindName(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kSystem: return "system";
-    case ErrorKind::kNotFound: return "not_found";
-    case ErrorKind::kUntrusted: return "untrusted";
-    case ErrorKind::kCorrupt: return "corrupt";
-    case ErrorKind::kInvalid: return "invalid";
-    case ErrorKind::kTimeout: return "timeout";
-    case ErrorKind::kPermission: return "permission";
-    case ErrorKind::kUnsupported: return "unsupported";
+    case ErrorKind::kSystem:
+      return "system";
+    case ErrorKind::kNotFound:
+      return "not_found";
+    case ErrorKind::kUntrusted:
+      return "untrusted";
+    case ErrorKind::kCorrupt:
+      return "corrupt";
+    case ErrorKind::kInvalid:
+      return "invalid";
+    case ErrorKind::kTimeout:
+      return "timeout";
+    case ErrorKind::kPermission:
+      return "permission";
+    case ErrorKind::kUnsupported:
+      return "unsupported";
   }
   return "unknown";
 }

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "base/unique_fd.h"
+#include "support/test_env.h"
 
 namespace va {
 namespace {
@@ -37,28 +38,7 @@ bool IsCloexec(int fd) {
   return flags != -1 && (flags & FD_CLOEXEC) != 0;
 }
 
-// A fresh directory, removed recursively on destruction.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/va_sys_test.XXXXXX";
-    char* made = ::mkdtemp(tmpl.data());
-    if (made == nullptr) ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& Path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using ::va::testing::TempDir;
 
 // A descriptor created outside UniqueFd, for ownership tests.
 int RawFd() {

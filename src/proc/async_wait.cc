@@ -19,11 +19,12 @@ asio::awaitable<Result<bool>> AsyncWaitExit(const Process& process,
   int fd = ::fcntl(process.PidFd(), F_DUPFD_CLOEXEC, 0);
   if (fd < 0) co_return SysFail("dup pidfd");
   asio::posix::stream_descriptor pidfd(executor, fd);
-  asio::steady_timer timer(executor, std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout));
+  asio::steady_timer timer(
+      executor, std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout));
   using namespace asio::experimental::awaitable_operators;
-  auto first = co_await (
-      pidfd.async_wait(asio::posix::stream_descriptor::wait_read, asio::as_tuple(asio::use_awaitable)) ||
-      timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+  auto first = co_await (pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
+                                          asio::as_tuple(asio::use_awaitable)) ||
+                         timer.async_wait(asio::as_tuple(asio::use_awaitable)));
   if (first.index() == 0) {
     auto [ec] = std::get<0>(first);
     if (ec) co_return Fail(ErrorKind::kSystem, "wait for pidfd: " + ec.message());

@@ -116,7 +116,9 @@ Cgroup::~Cgroup() {
 
 Status Cgroup::AddProcess(pid_t pid) const {
   auto st = WriteAt(dirfd_.Get(), "cgroup.procs", std::to_string(pid));
-  if (!st) return tl::unexpected(std::move(st.error()).Context("add " + std::to_string(pid) + " to " + path_));
+  if (!st)
+    return tl::unexpected(
+        std::move(st.error()).Context("add " + std::to_string(pid) + " to " + path_));
   return {};
 }
 
@@ -191,8 +193,11 @@ GroupStopResult StopCgroup(const Cgroup& cgroup, const StopPolicy& policy) {
             ? LogLevel::kWarn
             : LogLevel::kDebug,
         "proc_cgroup_stop_done",
-        {{"cgroup", cgroup.Path()}, {"outcome", StopOutcomeName(outcome)},
-         {"signalled", result.signalled}, {"killed", result.killed}, {"elapsed", result.elapsed},
+        {{"cgroup", cgroup.Path()},
+         {"outcome", StopOutcomeName(outcome)},
+         {"signalled", result.signalled},
+         {"killed", result.killed},
+         {"elapsed", result.elapsed},
          {"detail", result.detail}});
     return result;
   };

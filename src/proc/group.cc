@@ -122,8 +122,12 @@ GroupStopResult StopProcessGroup(pid_t pgid, const StopPolicy& policy) {
             ? LogLevel::kWarn
             : LogLevel::kDebug,
         "proc_group_stop_done",
-        {{"pgid", pgid}, {"outcome", StopOutcomeName(outcome)}, {"signalled", result.signalled},
-         {"killed", result.killed}, {"elapsed", result.elapsed}, {"detail", result.detail}});
+        {{"pgid", pgid},
+         {"outcome", StopOutcomeName(outcome)},
+         {"signalled", result.signalled},
+         {"killed", result.killed},
+         {"elapsed", result.elapsed},
+         {"detail", result.detail}});
     return result;
   };
 
@@ -145,9 +149,9 @@ GroupStopResult StopProcessGroup(pid_t pgid, const StopPolicy& policy) {
   empty = members.WaitEmpty(MonoNow() + policy.kill_grace, policy.kill_signal);
   if (!empty) return finish(StopOutcome::kFailed, empty.error().message);
   if (!*empty) {
-    return finish(StopOutcome::kUnkillable,
-                  std::to_string(members.Remaining()) + " member(s) survived " +
-                      SignalName(policy.kill_signal));
+    return finish(StopOutcome::kUnkillable, std::to_string(members.Remaining()) +
+                                                " member(s) survived " +
+                                                SignalName(policy.kill_signal));
   }
   return members.Denied() ? finish(StopOutcome::kPermissionDenied, members.DeniedDetail())
                           : finish(StopOutcome::kKilled);

@@ -18,8 +18,8 @@ namespace va {
 
 struct GroupStopResult {
   StopOutcome outcome = StopOutcome::kFailed;  // kAlreadyGone when the group was empty
-  size_t signalled = 0;                       // members that received the term signal
-  size_t killed = 0;                          // members that needed the kill signal
+  size_t signalled = 0;                        // members that received the term signal
+  size_t killed = 0;                           // members that needed the kill signal
   std::chrono::nanoseconds elapsed{};
   std::string detail;
 };

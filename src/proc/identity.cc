@@ -47,10 +47,13 @@ Result<ProcessIdentity> ReadProcessStat(pid_t pid) {
   // Field 3 is the state; fields are counted from 1 with pid = 1 and comm = 2.
   for (int n = 3; n <= 22 && rest >> field; ++n) {
     if (n == 3) id.state = field.empty() ? '?' : field[0];
-    if (n == 4 && !ParseNumber(field, id.ppid)) return Fail(ErrorKind::kCorrupt, dir + "/stat: ppid");
-    if (n == 5 && !ParseNumber(field, id.pgid)) return Fail(ErrorKind::kCorrupt, dir + "/stat: pgrp");
+    if (n == 4 && !ParseNumber(field, id.ppid))
+      return Fail(ErrorKind::kCorrupt, dir + "/stat: ppid");
+    if (n == 5 && !ParseNumber(field, id.pgid))
+      return Fail(ErrorKind::kCorrupt, dir + "/stat: pgrp");
     if (n == 22) {
-      if (!ParseNumber(field, id.start_time)) return Fail(ErrorKind::kCorrupt, dir + "/stat: starttime");
+      if (!ParseNumber(field, id.start_time))
+        return Fail(ErrorKind::kCorrupt, dir + "/stat: starttime");
       break;
     }
   }

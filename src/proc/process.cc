@@ -323,7 +323,7 @@ Process& Process::operator=(Process&& other) noexcept {
     pidfd_ = std::move(other.pidfd_);
     child_ = other.child_;
     identity_ = std::move(other.identity_);
-    status_ = std::move(other.status_);
+    status_ = other.status_;
   }
   return *this;
 }

@@ -8,13 +8,20 @@ namespace va {
 
 std::string_view StopOutcomeName(StopOutcome outcome) {
   switch (outcome) {
-    case StopOutcome::kAlreadyGone: return "already_gone";
-    case StopOutcome::kExitedGracefully: return "exited_gracefully";
-    case StopOutcome::kKilled: return "killed";
-    case StopOutcome::kUnkillable: return "unkillable";
-    case StopOutcome::kNotOurs: return "not_ours";
-    case StopOutcome::kPermissionDenied: return "permission_denied";
-    case StopOutcome::kFailed: return "failed";
+    case StopOutcome::kAlreadyGone:
+      return "already_gone";
+    case StopOutcome::kExitedGracefully:
+      return "exited_gracefully";
+    case StopOutcome::kKilled:
+      return "killed";
+    case StopOutcome::kUnkillable:
+      return "unkillable";
+    case StopOutcome::kNotOurs:
+      return "not_ours";
+    case StopOutcome::kPermissionDenied:
+      return "permission_denied";
+    case StopOutcome::kFailed:
+      return "failed";
   }
   return "failed";
 }
@@ -103,7 +110,9 @@ StopResult StopPid(pid_t pid, const ExpectedIdentity& expected, const StopPolicy
     r.elapsed = MonoNow() - start;
     Log(r.outcome == StopOutcome::kAlreadyGone ? LogLevel::kDebug : LogLevel::kWarn,
         "proc_stop_done",
-        {{"pid", pid}, {"outcome", StopOutcomeName(r.outcome)}, {"elapsed", r.elapsed},
+        {{"pid", pid},
+         {"outcome", StopOutcomeName(r.outcome)},
+         {"elapsed", r.elapsed},
          {"detail", r.detail}});
     return r;
   }

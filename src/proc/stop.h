@@ -44,9 +44,9 @@ std::string_view StopOutcomeName(StopOutcome outcome);
 struct StopResult {
   StopOutcome outcome = StopOutcome::kFailed;
   pid_t pid = 0;
-  std::chrono::nanoseconds elapsed{};   // from the start of the stop to its verdict
-  std::optional<ExitStatus> status;     // when the process was our child and has been reaped
-  std::string detail;                   // why, for kNotOurs / kPermissionDenied / kFailed
+  std::chrono::nanoseconds elapsed{};  // from the start of the stop to its verdict
+  std::optional<ExitStatus> status;    // when the process was our child and has been reaped
+  std::string detail;                  // why, for kNotOurs / kPermissionDenied / kFailed
 
   bool Gone() const {
     return outcome == StopOutcome::kAlreadyGone || outcome == StopOutcome::kExitedGracefully ||

@@ -23,7 +23,8 @@ TempDir::~TempDir() {
 }
 
 std::string BinPath(const std::string& name) {
-  if (const char* dir = std::getenv("VA_BIN_DIR"); dir && *dir) return std::string(dir) + "/" + name;
+  if (const char* dir = std::getenv("VA_BIN_DIR"); dir && *dir)
+    return std::string(dir) + "/" + name;
   char self[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0) return name;
