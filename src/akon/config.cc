@@ -621,4 +621,10 @@ Status SaveConfig(const std::string& path, const Config& config) {
   return GiveToConfigOwner(path);
 }
 
+std::optional<InvokingUser> SudoInvokingUser() {
+  auto user = SudoUser();
+  if (!user || user->uid == 0) return std::nullopt;
+  return InvokingUser{user->uid, user->gid, NonEmptyEnv("SUDO_USER"), user->home};
+}
+
 }  // namespace va::akon

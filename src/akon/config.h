@@ -75,6 +75,16 @@ struct Config {
   bool operator==(const Config&) const = default;
 };
 
+// The user who ran `sudo akon ...` (root running under sudo, SUDO_USER set and not root);
+// nullopt otherwise.
+struct InvokingUser {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string name;
+  std::string home;
+};
+std::optional<InvokingUser> SudoInvokingUser();
+
 // The directory holding config.toml and secrets.toml: $AKON_CONFIG_DIR if set; otherwise, when
 // running as root under sudo (SUDO_USER set, euid 0), the invoking user's home (from the password
 // database) + "/.config/akon"; otherwise $XDG_CONFIG_HOME/akon (if absolute) or

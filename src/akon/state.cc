@@ -112,7 +112,7 @@ Result<VpnState> ParseState(std::string_view text) {
 
 Result<VpnState> LoadState(const std::string& path) {
   TrustPolicy policy;
-  policy.max_bytes = 64 * 1024;
+  policy.max_bytes = size_t{64} << 10;
   VA_TRY(std::string text, ReadTrustedFile(path, policy));
   auto state = ParseState(text);
   if (!state) return tl::unexpected(std::move(state.error()).Context(path));

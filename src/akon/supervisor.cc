@@ -14,6 +14,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "akon/openconnect_output.h"
 #include "akon/runtime.h"
 #include "akon/state.h"
 #include "akon/vpnc.h"
@@ -83,43 +84,6 @@ struct Connected {
   std::string ip;
   std::string device;
 };
-
-// The tail of openconnect's log, for error messages.
-std::vector<std::string> LogTail(const std::string& path, size_t lines) {
-  auto text = ReadSmallFile(path, 4 << 20);
-  std::vector<std::string> all;
-  if (!text) return all;
-  size_t start = 0;
-  while (start < text->size()) {
-    size_t end = text->find('\n', start);
-    if (end == std::string::npos) end = text->size();
-    std::string line = text->substr(start, end - start);
-    if (!line.empty()) all.push_back(line);
-    start = end + 1;
-  }
-  if (all.size() > lines) all.erase(all.begin(), all.end() - static_cast<long>(lines));
-  return all;
-}
-
-bool LooksLikeAuthFailure(const std::vector<std::string>& tail, std::string& server_says) {
-  static constexpr const char* kMarkers[] = {"Login failed",
-                                             "login failed",
-                                             "Authentication failed",
-                                             "authentication failed",
-                                             "Invalid username or password",
-                                             "Failed to obtain WebVPN cookie",
-                                             "Password expired",
-                                             "Access denied"};
-  for (const auto& line : tail) {
-    for (const char* m : kMarkers) {
-      if (line.find(m) != std::string::npos) {
-        server_says = line;
-        return true;
-      }
-    }
-  }
-  return false;
-}
 
 // True when DEVICE is up and carries IP.
 bool DeviceHasAddress(const std::string& device, const std::string& ip) {
@@ -202,17 +166,18 @@ class Supervisor {
     UniqueFd in(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
     if (!in ||
         ::inotify_add_watch(in.Get(), p_.record_dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
-      Report(ConnectError::kSystem, "inotify on " + p_.record_dir + ": " + std::strerror(errno));
+      const int err = errno;
       StopOpenconnect();
+      Report(ConnectError::kSystem, "inotify on " + p_.record_dir + ": " + std::strerror(err));
       return Fail(ErrorKind::kSystem, "inotify");
     }
     const MonoTime deadline = MonoNow() + std::chrono::seconds(p_.connect_timeout_secs);
     for (;;) {
       if (auto code = ReadStepStatus(p_.record_dir, "connect")) {
         if (*code != 0) {
+          StopOpenconnect();
           Report(ConnectError::kScript,
                  "vpnc-script failed to configure the tunnel (exit " + std::to_string(*code) + ")");
-          StopOpenconnect();
           return Fail(ErrorKind::kSystem, "script");
         }
         auto env = ReadRecord(p_.record_dir, "connect");
@@ -223,9 +188,8 @@ class Supervisor {
       }
       if (oc_->Exited()) {
         auto status = oc_->Reap();
-        std::string said;
         auto tail = LogTail(log_path_, 20);
-        if (LooksLikeAuthFailure(tail, said)) {
+        if (std::string said = AuthFailureLine(tail); !said.empty()) {
           Report(ConnectError::kAuth, said);
         } else {
           Report(ConnectError::kExited,
@@ -236,9 +200,11 @@ class Supervisor {
       }
       int ms = MillisUntil(deadline);
       if (ms == 0) {
+        // Torn down before the report: once `vpn on` has said it failed, nothing of the attempt
+        // may still run.
+        StopOpenconnect();
         Report(ConnectError::kTimeout,
                "no connection after " + std::to_string(p_.connect_timeout_secs) + " s");
-        StopOpenconnect();
         return Fail(ErrorKind::kTimeout, "timeout");
       }
       // The tun device may come up a moment after the record: re-check at least every 50 ms.
@@ -262,8 +228,8 @@ class Supervisor {
     s.server = p_.server;
     s.record_dir = p_.record_dir;
     if (auto st = SaveState(p_.state_path, s); !st) {
-      Report(ConnectError::kSystem, "cannot write state: " + st.error().message);
       StopOpenconnect();
+      Report(ConnectError::kSystem, "cannot write state: " + st.error().message);
       return Fail(ErrorKind::kSystem, "state");
     }
     LogInfo("vpn_connected",
@@ -331,8 +297,11 @@ class Supervisor {
     return r.Gone() ? 0 : 1;
   }
 
+  // SIGTERM, 5 s, SIGKILL. Before the vpnc-script has started a connect step nothing on the host
+  // was changed, and openconnect ignores SIGTERM during its TLS handshake: a short grace then.
   StopResult StopOpenconnect() {
-    StopPolicy policy;  // SIGTERM, 5 s, SIGKILL
+    StopPolicy policy;
+    if (!ReadRecord(p_.record_dir, "connect")) policy.grace = std::chrono::milliseconds(300);
     return StopProcess(*oc_, policy);
   }
 
@@ -367,7 +336,7 @@ int RunSupervisor(const SupervisorParams& params, int report_fd, bool foreground
 }
 
 int SuperviseMain() {
-  auto text = ReadAll(STDIN_FILENO, 64 * 1024);
+  auto text = ReadAll(STDIN_FILENO, size_t{64} << 10);
   if (!text) return 2;
   auto params = ParseParams(*text);
   if (!params) {

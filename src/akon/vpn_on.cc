@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -30,6 +31,54 @@
 
 namespace va::akon {
 namespace {
+
+// Runs `akon __secrets` as the invoking user (setpriv), with that user's session bus, and reads
+// the PIN and TOTP secret it prints as JSON on a pipe (never argv or the environment).
+Result<Secrets> LoadSecretsAsUser(const InvokingUser& user, const std::string& config_dir) {
+  const std::string runtime = "/run/user/" + std::to_string(user.uid);
+  std::vector<std::string> env = {"HOME=" + user.home,
+                                  "USER=" + user.name,
+                                  "LOGNAME=" + user.name,
+                                  "PATH=/usr/local/bin:/usr/bin:/bin",
+                                  "AKON_CONFIG_DIR=" + config_dir,
+                                  "XDG_RUNTIME_DIR=" + runtime};
+  const char* bus = std::getenv("DBUS_SESSION_BUS_ADDRESS");
+  env.push_back(std::string("DBUS_SESSION_BUS_ADDRESS=") +
+                (bus && *bus ? bus : ("unix:path=" + runtime + "/bus").c_str()));
+  for (const char* keep : {"AKON_LOG", "DISPLAY", "WAYLAND_DISPLAY"}) {
+    if (const char* v = std::getenv(keep)) env.push_back(std::string(keep) + "=" + v);
+  }
+  VA_TRY(Pipe out, MakePipe());
+  SpawnOptions opt;
+  opt.argv = {"setpriv",
+              "--reuid=" + std::to_string(user.uid),
+              "--regid=" + std::to_string(user.gid),
+              "--init-groups",
+              "--",
+              SelfExe(),
+              "__secrets"};
+  opt.env = std::move(env);
+  opt.stdin_fd = SpawnOptions::kDevNull;
+  opt.stdout_fd = out.write.Get();
+  VA_TRY(Process child, Process::Spawn(opt));
+  out.write.Reset();
+  auto text = ReadAll(out.read.Get(), size_t{64} << 10);
+  (void)child.WaitExit(std::chrono::seconds(30));
+  auto status = child.Reap();
+  if (!status || status->signaled || status->code != 0) {
+    return Fail(ErrorKind::kUnsupported, "the keyring could not be read as " + user.name);
+  }
+  if (!text) return tl::unexpected(text.error());
+  boost::system::error_code ec;
+  auto v = boost::json::parse(*text, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("pin") ||
+      !v.as_object().contains("otp_secret") || !v.as_object().at("pin").is_string() ||
+      !v.as_object().at("otp_secret").is_string()) {
+    return Fail(ErrorKind::kCorrupt, "unexpected answer from the secrets reader");
+  }
+  return Secrets{std::string(v.as_object().at("pin").as_string()),
+                 std::string(v.as_object().at("otp_secret").as_string())};
+}
 
 struct Loaded {
   Config config;
@@ -55,6 +104,18 @@ std::optional<Loaded> LoadAll(Ui& ui, int& exit_code) {
                "Fix it or run 'akon setup' again.");
     }
     return std::nullopt;
+  }
+  if (auto user = SudoInvokingUser(); user && config->secrets.backend == SecretBackend::kKeyring &&
+                                      !std::getenv("AKON_SECRET_BACKEND")) {
+    // Root cannot reach the user's keyring: read it as the user, in the user's session bus.
+    auto secrets = LoadSecretsAsUser(*user, *dir);
+    if (!secrets) {
+      ui.Error("Cannot read secrets from " + user->name + "'s keyring: " + secrets.error().message,
+               "Unlock your keyring (log in to your desktop), or set backend = \"file\".");
+      return std::nullopt;
+    }
+    exit_code = kExitOk;
+    return Loaded{std::move(*config), std::move(*dir), std::move(*secrets)};
   }
   auto store = MakeSecretStore(*config, *dir);
   if (!store) {
@@ -287,6 +348,18 @@ int VpnOn(Ui& ui, const OnOptions& options) {
   params->write.Reset();
   std::string line = ReadReport(report->read.Get(), &*supervisor, deadline);
   return ReportConnect(ui, line, p);
+}
+
+int PrintSecretsMain() {
+  Ui quiet(std::cerr, std::cerr);  // stdout carries only the JSON answer
+  int code = 0;
+  auto loaded = LoadAll(quiet, code);
+  if (!loaded) return code;
+  boost::json::object o;
+  o["pin"] = loaded->secrets.pin;
+  o["otp_secret"] = loaded->secrets.otp_secret;
+  std::cout << boost::json::serialize(o) << std::flush;
+  return kExitOk;
 }
 
 int GetPassword(Ui& ui) {

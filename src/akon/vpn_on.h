@@ -17,6 +17,10 @@ int VpnOn(Ui& ui, const OnOptions& options);
 
 int GetPassword(Ui& ui);
 
+// Hidden `akon __secrets`: prints {"pin":…,"otp_secret":…} for `vpn on` running under sudo, which
+// starts it as the invoking user so that it reaches that user's keyring.
+int PrintSecretsMain();
+
 struct SetupOptions {
   bool non_interactive = false;
   std::optional<std::string> server, username, protocol, servercert;

@@ -112,12 +112,18 @@ Result<int> ReadStepStatus(const std::string& record_dir, const std::string& rea
   TrustPolicy policy;
   policy.max_bytes = 64;
   VA_TRY(std::string text, ReadTrustedFile(record_dir + "/" + reason + ".status", policy));
-  char* end = nullptr;
-  long code = std::strtol(text.c_str(), &end, 10);
-  if (end == text.c_str() || code < 0 || code > 255) {
-    return Fail(ErrorKind::kCorrupt, "bad status for step " + reason);
+  // Exactly what the hook writes: 1-3 decimal digits and a newline (optional). Anything else is
+  // corruption, never a status: "0junk" must not read as a successful step.
+  std::string_view digits = text;
+  if (digits.ends_with('\n')) digits.remove_suffix(1);
+  int code = 0;
+  bool valid = !digits.empty() && digits.size() <= 3;
+  for (char c : digits) {
+    if (c < '0' || c > '9') valid = false;
+    code = code * 10 + (c - '0');
   }
-  return static_cast<int>(code);
+  if (!valid || code > 255) return Fail(ErrorKind::kCorrupt, "bad status for step " + reason);
+  return code;
 }
 
 std::string HookCommand(const std::string& self_exe, const std::string& record_dir,

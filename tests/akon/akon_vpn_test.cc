@@ -2,14 +2,19 @@
 // a real openconnect driven by the real `akon` binary in a client namespace. Covers spec §4/§5 and
 // seed 003's integration contract: on → status → off, on while connected, off twice, wrong PIN,
 // on again right after off (a fresh TOTP step), the forced-kill path with routes and resolv.conf
-// restored, and openconnect killed from outside.
+// restored, and openconnect killed from outside; and `vpn on`'s failures before and during the
+// connect: openconnect not installed, no config, a server that never answers (connect timeout).
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <fstream>
 
+#include "akon/config.h"
 #include "akon/state.h"
 #include "support/child.h"
 #include "support/test_env.h"
@@ -21,6 +26,30 @@ namespace va::testing {
 namespace {
 
 using std::chrono::seconds;
+
+// Pids of the processes named `comm` whose network namespace is the named one (/run/netns/NS).
+std::vector<pid_t> ProcessesInNetns(const std::string& ns, const std::string& comm) {
+  std::vector<pid_t> found;
+  struct stat want {};
+  if (::stat(("/run/netns/" + ns).c_str(), &want) != 0) return found;
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return found;
+  while (dirent* e = ::readdir(dir)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || pid <= 0) continue;
+    const std::string base = std::string("/proc/") + e->d_name;
+    struct stat got {};
+    if (::stat((base + "/ns/net").c_str(), &got) != 0) continue;
+    if (got.st_dev != want.st_dev || got.st_ino != want.st_ino) continue;
+    std::ifstream in(base + "/comm");
+    std::string name;
+    std::getline(in, name);
+    if (name == comm) found.push_back(static_cast<pid_t>(pid));
+  }
+  ::closedir(dir);
+  return found;
+}
 
 class AkonVpnTest : public ::testing::Test {
  protected:
@@ -73,6 +102,7 @@ class AkonVpnTest : public ::testing::Test {
     env.push_back("AKON_STATE_FILE=" + StateFile());
     env.push_back("AKON_RUNTIME_DIR=" + dir_.File("run"));
     env.push_back("AKON_LOG=info");
+    env.insert(env.end(), extra_env_.begin(), extra_env_.end());
     return env;
   }
 
@@ -125,6 +155,7 @@ class AkonVpnTest : public ::testing::Test {
   static inline std::string* skip_reason_ = nullptr;
   TempDir dir_;
   std::string pin_ = "1234";
+  std::vector<std::string> extra_env_;  // added to every akon command's environment
 };
 
 TEST_F(AkonVpnTest, OnStatusOff) {
@@ -232,6 +263,82 @@ TEST_F(AkonVpnTest, OpenconnectKilledFromOutsideIsReportedByStatus) {
   auto reset = Akon({"vpn", "reset"});
   EXPECT_TRUE(Exited(reset, 0)) << reset.Describe();
   EXPECT_FALSE(State().has_value());
+}
+
+TEST_F(AkonVpnTest, OnWithoutOpenconnectSaysHowToInstallIt) {
+  extra_env_.push_back("AKON_OPENCONNECT=/nonexistent/openconnect");
+  auto on = Akon({"vpn", "on"});
+  EXPECT_TRUE(Exited(on, 2)) << on.Describe();
+  const auto lines = Lines(on.err);
+  auto it = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.starts_with("❌ ") && l.find("openconnect is not installed") != std::string::npos;
+  });
+  ASSERT_NE(it, lines.end()) << on.Describe();
+  ASSERT_NE(it + 1, lines.end()) << "no line saying what to do:\n" << on.Describe();
+  EXPECT_NE((it + 1)->find("apt install openconnect"), std::string::npos) << on.Describe();
+  EXPECT_EQ(on.out.find("Connecting"), std::string::npos) << on.Describe();
+  EXPECT_FALSE(State().has_value());
+  auto tun = env_->ClientTun();
+  ASSERT_TRUE(tun.has_value());
+  EXPECT_FALSE(tun->has_value());
+}
+
+TEST_F(AkonVpnTest, OnWithoutConfigSaysToRunSetup) {
+  ASSERT_EQ(::unlink(dir_.File("config/config.toml").c_str()), 0);
+  auto on = Akon({"vpn", "on"});
+  EXPECT_TRUE(Exited(on, 2)) << on.Describe();
+  const auto lines = Lines(on.err);
+  auto it = std::find_if(lines.begin(), lines.end(),
+                         [](const std::string& l) { return l.starts_with("❌ "); });
+  ASSERT_NE(it, lines.end()) << on.Describe();
+  EXPECT_NE(on.err.find("Run 'akon setup'"), std::string::npos) << on.Describe();
+  EXPECT_FALSE(State().has_value());
+}
+
+// A server that accepts the TCP connection and never answers the TLS handshake: `vpn on` gives up
+// after connect_timeout_secs, and leaves no openconnect, no state file and no tun device behind.
+TEST_F(AkonVpnTest, ConnectTimeoutTearsDownAndReports) {
+  constexpr uint16_t kSilentPort = 4444;
+  SpawnOptions options;
+  options.argv = env_->ServerCommand({BinPath("va-test-child")});
+  auto silent = StartChild(
+      {"listen-silent", OcservEnv::kServerAddress, std::to_string(kSilentPort)}, options);
+  ASSERT_TRUE(silent.has_value()) << silent.error().message;
+  ASSERT_EQ(silent->line, "ready");
+  struct KillOnExit {
+    Process& process;
+    ~KillOnExit() {
+      (void)process.Signal(SIGKILL);
+      (void)process.WaitExit(seconds(5));
+      process.Reap();
+    }
+  } kill_on_exit{silent->process};
+
+  const std::string config_path = akon::ConfigPath(dir_.File("config"));
+  auto config = akon::LoadConfig(config_path);
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  config->vpn.server =
+      "https://" + std::string(OcservEnv::kServerAddress) + ":" + std::to_string(kSilentPort);
+  config->vpn.connect_timeout_secs = 2;
+  ASSERT_TRUE(akon::SaveConfig(config_path, *config).has_value());
+
+  // The deadline bounds the 2 s timeout plus openconnect's graceful stop (at most 5 s).
+  auto on = Akon({"vpn", "on"}, {}, true, seconds(30));
+  EXPECT_FALSE(on.timed_out) << on.Describe();
+  EXPECT_TRUE(Exited(on, 1)) << on.Describe();
+  EXPECT_NE(on.err.find("❌ Connection timed out"), std::string::npos) << on.Describe();
+  // openconnect did reach the silent server (this was a timeout, not a refused connection).
+  EXPECT_EQ(ReadLineWithin(silent->out.Get(), std::chrono::milliseconds(5000)),
+            std::optional<std::string>("accepted"));
+
+  EXPECT_EQ(ProcessesInNetns(env_->ClientNs(), "openconnect"), std::vector<pid_t>{})
+      << "openconnect left running";
+  EXPECT_FALSE(State().has_value()) << "state file left behind";
+  struct stat st {};
+  EXPECT_NE(::lstat(StateFile().c_str(), &st), 0);
+  auto tun = env_->ClientTun();
+  ASSERT_TRUE(tun.has_value());
+  EXPECT_FALSE(tun->has_value());
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
-// va-test-child: a small, predictable process for tests of the process layer. The mode is chosen
-// on the command line; every mode that keeps running first arranges its signal handling and then
-// writes one readiness line ("ready\n", or the pid it reports) to stdout or to --ready-fd N, so a
-// test waits for that line instead of sleeping. Exits 2 on a usage error.
+// va-test-child: a small, predictable process for tests of the process layer and of akon. The mode
+// is chosen on the command line; every mode that keeps running first arranges its signal handling
+// and then writes one readiness line ("ready\n", or the pid it reports) to stdout or to --ready-fd
+// N, so a test waits for that line instead of sleeping. Exits 2 on a usage error.
 //
 //   va-test-child [--ready-fd N] MODE [ARGS]
 //     exit-on-term    SIGTERM handler that _exits 0; ready; waits forever
@@ -19,7 +19,14 @@
 //     fork-ignore N   like fork, but the parent and every child ignore SIGTERM
 //     zombie-parent   forks a child that exits at once and is never reaped; once it has exited
 //                     writes its pid as the readiness line; waits forever
+//     listen-silent ADDR PORT
+//                     listens on IPv4 ADDR:PORT; ready; accepts every connection, writes
+//                     "accepted" to stdout for each, and holds it open without ever reading or
+//                     answering (a server that hangs a client's handshake); waits forever
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,6 +38,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace {
 
@@ -50,7 +58,7 @@ void ReportUsr1Handler(int) {
   std::fprintf(stderr,
                "usage: va-test-child [--ready-fd N] exit-on-term|ignore-term|block-term|pause|"
                "slow-term MS|hold-term|report-usr1|exit CODE|echo WORDS...|fork N|fork-ignore N|"
-               "zombie-parent\n");
+               "zombie-parent|listen-silent ADDR PORT\n");
   std::exit(2);
 }
 
@@ -104,6 +112,31 @@ void SleepMillis(long ms) {
   }
   WriteLine(ready_fd, "ready");
   WaitForever();
+}
+
+[[noreturn]] void ListenSilent(const char* addr, long port, int ready_fd) {
+  if (port <= 0 || port > 65535) Usage("expected a port");
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) Usage("expected an IPv4 address");
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) Die("socket");
+  int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) Die("setsockopt");
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) Die("bind");
+  if (listen(fd, 16) != 0) Die("listen");
+  WriteLine(ready_fd, "ready");
+  std::vector<int> held;  // never read, never closed: the peer waits for an answer forever
+  for (;;) {
+    int conn = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      Die("accept");
+    }
+    held.push_back(conn);
+    WriteLine(STDOUT_FILENO, "accepted");
+  }
 }
 
 }  // namespace
@@ -206,5 +239,7 @@ int main(int argc, char** argv) {
     WriteLine(ready_fd, std::to_string(child));
     WaitForever();
   }
+  if (mode == "listen-silent" && rest == 2)
+    ListenSilent(argv[i], ParseNumber(argv[i + 1]), ready_fd);
   Usage("unknown mode or wrong number of arguments");
 }

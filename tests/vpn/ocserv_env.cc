@@ -575,11 +575,12 @@ Status OcservEnv::WriteConfig() {
   // no PAM session, so no "session" line is needed.
   const std::string pam_dir = dir_.File("pam.d");
   if (::mkdir(pam_dir.c_str(), 0755) != 0) return SysFail("mkdir " + pam_dir);
-  VA_TRY_STATUS(WriteFileAtomic(pam_dir + "/ocserv",
-                                "auth requisite pam_oath.so usersfile=" + UsersFile() +
-                                    " window=20 digits=6\n"
-                                    "account required pam_permit.so\n",
-                                0644));
+  const std::string auth =
+      options_.accept_any_password
+          ? std::string("auth required pam_exec.so expose_authtok quiet /bin/true\n")
+          : "auth requisite pam_oath.so usersfile=" + UsersFile() + " window=20 digits=6\n";
+  VA_TRY_STATUS(
+      WriteFileAtomic(pam_dir + "/ocserv", auth + "account required pam_permit.so\n", 0644));
   return WriteFileAtomic(
       UsersFile(), "HOTP/T30 " + options_.username + " " + options_.pin + " " + secret_hex_ + "\n",
       0600);

@@ -64,6 +64,10 @@ struct OcservOptions {
   std::string pin = "1234";
   uint16_t port = 4443;
   bool udp = true;  // also listen on UDP (DTLS); false: TLS only
+  // For benchmarks that log in many times: PAM accepts any password (pam_exec running /bin/true;
+  // ocserv needs PAM to ask for one), so no login has to wait for a fresh TOTP step. Tests of
+  // authentication leave this false.
+  bool accept_any_password = false;
   // ocserv.conf settings replacing the defaults (every line of that key) or added to them, e.g.
   // {"dpd", "10"}; the same key may appear more than once ("route").
   std::vector<std::pair<std::string, std::string>> config;
