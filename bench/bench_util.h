@@ -45,8 +45,8 @@ struct Row {
 // Prints rows as a table of milliseconds with a ratio column against `baseline` (a row index).
 inline void PrintTable(const std::string& title, const std::vector<Row>& rows, size_t baseline) {
   std::printf("\n%s\n", title.c_str());
-  std::printf("%-34s %6s %11s %11s %11s %11s %9s\n", "method", "n", "median ms", "p90 ms",
-              "p99 ms", "max ms", "ratio");
+  std::printf("%-34s %6s %11s %11s %11s %11s %9s\n", "method", "n", "median ms", "p90 ms", "p99 ms",
+              "max ms", "ratio");
   for (const auto& r : rows) {
     double base = rows[baseline].stats.median;
     double ratio = r.stats.median > 0 ? base / r.stats.median : 0;

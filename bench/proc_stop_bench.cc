@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "bench_util.h"
 #include "base/sys.h"
+#include "bench_util.h"
 #include "proc/process.h"
 #include "proc/stop.h"
 
@@ -101,7 +101,8 @@ double StopWithSleepPoll(const std::string& self, std::chrono::milliseconds inte
     std::this_thread::sleep_for(interval);
     siginfo_t info{};
     // The seed checks kill(pid, 0) == ESRCH; for our own child that needs the zombie reaped.
-    if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG) == 0 && info.si_pid == pid) {
+    if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG) == 0 &&
+        info.si_pid == pid) {
       break;
     }
   }
@@ -126,7 +127,8 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, ", %d raw polls", fast_n);
   for (int i = 0; i < fast_n; ++i) raw.push_back(StopWithRawPoll(self));
   std::fprintf(stderr, ", %d 100 ms polls (~%d s)\n", slow_n, slow_n / 10 + 1);
-  for (int i = 0; i < slow_n; ++i) poll100.push_back(StopWithSleepPoll(self, std::chrono::milliseconds(100)));
+  for (int i = 0; i < slow_n; ++i)
+    poll100.push_back(StopWithSleepPoll(self, std::chrono::milliseconds(100)));
 
   std::vector<va::bench::Row> rows = {
       {"sleep-poll every 100 ms (seed)", va::bench::Summarize(poll100), "baseline"},
