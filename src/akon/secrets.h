@@ -82,6 +82,27 @@ class KeyringSecretStore final : public SecretStore {
   std::string_view Name() const override { return "keyring"; }
 };
 
+// What every secret-store error ends with.
+inline constexpr std::string_view kUseFileBackendHint =
+    "or set backend = \"file\" under [secrets] in config.toml (or AKON_SECRET_BACKEND=file) and "
+    "run `akon setup` again";
+
+// Checks secrets before they are stored: a TOTP secret is required and the PIN holds no control
+// characters. kInvalid otherwise.
+inline Status ValidateSecrets(const Secrets& secrets) {
+  if (secrets.otp_secret.empty()) return Fail(ErrorKind::kInvalid, "the TOTP secret is empty");
+  for (unsigned char c : secrets.pin) {
+    if (c < 0x20 || c == 0x7f) {
+      return Fail(ErrorKind::kInvalid, "the PIN must not contain control characters");
+    }
+  }
+  return {};
+}
+
+// Loads akon-keyring.so from the directory of the running binary and makes a KeyringSecretStore
+// with it. kUnsupported when the module cannot be loaded.
+Result<std::unique_ptr<SecretStore>> LoadKeyringStore();
+
 // The backend the user chose: $AKON_SECRET_BACKEND ("keyring" or "file") if set, else
 // config.secrets.backend. The file backend uses <config_dir>/secrets.toml owned by
 // ConfigOwnerUid(). Fails with kInvalid when AKON_SECRET_BACKEND has another value.

@@ -219,7 +219,9 @@ TEST(KeyringSecretStoreTest, NoSessionBusSaysWhatToDo) {
   ScopedEnv bus("DBUS_SESSION_BUS_ADDRESS", "unix:path=" + dir.File("no-bus"));
   ScopedEnv display("DISPLAY", std::nullopt);
   ScopedEnv wayland("WAYLAND_DISPLAY", std::nullopt);
-  KeyringSecretStore store;
+  auto module = LoadKeyringStore();  // akon-keyring.so next to this binary
+  ASSERT_TRUE(module) << module.error().message;
+  SecretStore& store = **module;
   EXPECT_EQ(store.Name(), "keyring");
   auto loaded = store.Load("alice");
   ASSERT_FALSE(loaded);

@@ -1,15 +1,17 @@
-// Structured logging on spdlog (stderr) and sd-journal; see log.h.
+// Structured logging on spdlog (stderr) and the journal's native protocol; see log.h.
 #include "base/log.h"
 
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
-#include <systemd/sd-journal.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cctype>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -22,6 +24,7 @@ struct LogState {
   std::shared_ptr<spdlog::logger> logger;
   std::string program = "va";
   bool journal = false;
+  std::string journal_socket;
 };
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kWarn)};
@@ -119,24 +122,45 @@ std::string JournalKey(std::string_view key) {
     out += std::isalnum(u) ? static_cast<char>(std::toupper(u)) : '_';
   }
   if (out.empty() || out[0] == '_' || std::isdigit(static_cast<unsigned char>(out[0]))) {
-    out.insert(0, "F");
+    out = "F" + out;
   }
   return out;
 }
 
-void SendToJournal(LogLevel level, const std::string& program, std::string_view event,
-                   const std::string& message, std::initializer_list<LogField> fields) {
-  std::vector<std::string> parts;
-  parts.reserve(fields.size() + 4);
-  parts.push_back("MESSAGE=" + message);
-  parts.push_back("PRIORITY=" + std::to_string(ToSyslogPriority(level)));
-  parts.push_back("SYSLOG_IDENTIFIER=" + program);
-  parts.push_back("EVENT=" + std::string(event));
-  for (const auto& f : fields) parts.push_back(JournalKey(f.key) + "=" + f.value);
-  std::vector<iovec> iov;
-  iov.reserve(parts.size());
-  for (auto& p : parts) iov.push_back({p.data(), p.size()});
-  sd_journal_sendv(iov.data(), static_cast<int>(iov.size()));  // best effort
+// Appends one field in the journal's native protocol: KEY=VALUE\n, or for a value holding a
+// newline KEY\n, its length as 64-bit little endian, the bytes, \n.
+void AppendJournalField(std::string& out, std::string_view key, std::string_view value) {
+  out += key;
+  if (value.find('\n') == std::string_view::npos) {
+    out += '=';
+    out += value;
+  } else {
+    out += '\n';
+    uint64_t n = value.size();
+    for (int i = 0; i < 8; ++i) out += static_cast<char>((n >> (8 * i)) & 0xff);
+    out += value;
+  }
+  out += '\n';
+}
+
+// Sends one record as a datagram to journald (best effort: a full or absent journal loses it).
+// Written directly rather than through libsystemd, which would cost every start-up its loading.
+void SendToJournal(const std::string& socket_path, LogLevel level, const std::string& program,
+                   std::string_view event, const std::string& message,
+                   std::initializer_list<LogField> fields) {
+  static int sock = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return;
+  std::string datagram;
+  AppendJournalField(datagram, "MESSAGE", message);
+  AppendJournalField(datagram, "PRIORITY", std::to_string(ToSyslogPriority(level)));
+  AppendJournalField(datagram, "SYSLOG_IDENTIFIER", program);
+  AppendJournalField(datagram, "EVENT", event);
+  for (const auto& f : fields) AppendJournalField(datagram, JournalKey(f.key), f.value);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof(addr.sun_path) - 1);
+  (void)::sendto(sock, datagram.data(), datagram.size(), MSG_NOSIGNAL,
+                 reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
 }
 
 }  // namespace
@@ -172,7 +196,8 @@ void InitLogging(const LogOptions& options) {
   auto& s = State();
   std::lock_guard lock(s.mu);
   s.program = options.program;
-  s.journal = options.journal && ::access("/run/systemd/journal/socket", W_OK) == 0;
+  s.journal_socket = options.journal_socket;
+  s.journal = options.journal && ::access(options.journal_socket.c_str(), W_OK) == 0;
   g_level.store(static_cast<int>(options.level));
 }
 
@@ -199,7 +224,7 @@ void Log(LogLevel level, std::string_view event, std::initializer_list<LogField>
   auto& s = State();
   std::lock_guard lock(s.mu);
   s.logger->log(ToSpd(level), "{} {}", LogLevelName(level), line);
-  if (s.journal) SendToJournal(level, s.program, event, line, fields);
+  if (s.journal) SendToJournal(s.journal_socket, level, s.program, event, line, fields);
 }
 
 }  // namespace va

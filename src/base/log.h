@@ -24,7 +24,8 @@ std::string_view LogLevelName(LogLevel level);
 struct LogOptions {
   std::string program = "va";
   LogLevel level = LogLevel::kWarn;
-  bool journal = true;  // also write to the journal when /run/systemd/journal/socket exists
+  bool journal = true;  // also write to the journal when its socket exists
+  std::string journal_socket = "/run/systemd/journal/socket";
 };
 
 // Sets up logging once per process; later calls replace the options. Safe to skip: records then

@@ -7,7 +7,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <optional>
 #include <regex>
 #include <string>
@@ -229,6 +232,68 @@ TEST_F(LogTest, StderrIsRestoredAfterCapture) {
   ASSERT_EQ(::fstat(2, &after), 0);
   EXPECT_EQ(before.st_dev, after.st_dev);
   EXPECT_EQ(before.st_ino, after.st_ino);
+}
+
+}  // namespace
+}  // namespace va
+
+namespace va {
+namespace {
+
+// Decodes one datagram of the journal's native protocol into its fields.
+std::map<std::string, std::string> DecodeJournal(std::string_view d) {
+  std::map<std::string, std::string> fields;
+  while (!d.empty()) {
+    size_t nl = d.find('\n');
+    size_t eq = d.find('=');
+    if (eq != std::string_view::npos && eq < nl) {
+      fields[std::string(d.substr(0, eq))] = std::string(d.substr(eq + 1, nl - eq - 1));
+      d.remove_prefix(nl + 1);
+      continue;
+    }
+    std::string key(d.substr(0, nl));
+    d.remove_prefix(nl + 1);
+    uint64_t n = 0;
+    for (int i = 0; i < 8; ++i)
+      n |= static_cast<uint64_t>(static_cast<unsigned char>(d[i])) << (8 * i);
+    d.remove_prefix(8);
+    fields[key] = std::string(d.substr(0, n));
+    d.remove_prefix(n + 1);
+  }
+  return fields;
+}
+
+TEST(JournalTest, RecordsReachTheJournalSocketWithTheirFields) {
+  // A datagram socket standing in for journald's, at a path given to InitLogging.
+  char dir_template[] = "/tmp/va-journal-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string path = std::string(dir_template) + "/socket";
+  UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(::bind(sock.Get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+
+  InitLogging({.program = "journal_test",
+               .level = LogLevel::kError,
+               .journal = true,
+               .journal_socket = path});
+  LogError("vpn_disconnect_failed", {{"pid", 7}, {"error", "two\nlines"}, {"state", "Failed"}});
+  InitLogging({.program = "log_test", .level = LogLevel::kWarn, .journal = false});
+
+  char buf[4096];
+  ssize_t n = ::recv(sock.Get(), buf, sizeof(buf), MSG_DONTWAIT);
+  ::unlink(path.c_str());
+  ::rmdir(dir_template);
+  ASSERT_GT(n, 0) << "nothing was sent to the journal socket";
+  auto fields = DecodeJournal(std::string_view(buf, static_cast<size_t>(n)));
+  EXPECT_EQ(fields["EVENT"], "vpn_disconnect_failed");
+  EXPECT_EQ(fields["PRIORITY"], "3");
+  EXPECT_EQ(fields["SYSLOG_IDENTIFIER"], "journal_test");
+  EXPECT_EQ(fields["PID"], "7");
+  EXPECT_EQ(fields["ERROR"], "two\nlines");
+  EXPECT_EQ(fields["STATE"], "Failed");
+  EXPECT_EQ(fields["MESSAGE"], "vpn_disconnect_failed pid=7 error=\"two\\nlines\" state=Failed");
 }
 
 }  // namespace

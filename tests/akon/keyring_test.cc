@@ -484,6 +484,20 @@ TEST_F(KeyringTest, SaveThenLoad) {
   EXPECT_EQ(otps[0].secret, secrets.otp_secret);
 }
 
+TEST_F(KeyringTest, BackendChosenByConfigLoadsTheKeyringModule) {
+  // What `akon` itself does: the store comes from akon-keyring.so, loaded on demand.
+  Config config;
+  config.secrets.backend = SecretBackend::kKeyring;
+  auto store = MakeSecretStore(config, "/nonexistent");
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_EQ((*store)->Name(), "keyring");
+  const std::string user = UniqueUser("module");
+  ASSERT_TRUE((*store)->Save(user, Secrets{"7", "GEZDGNBVGY3TQOJQ"}));
+  auto loaded = KeyringSecretStore().Load(user);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->pin, "7");
+}
+
 TEST_F(KeyringTest, SaveReplacesInPlace) {
   KeyringSecretStore store;
   const std::string user = UniqueUser("carol");
