@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
@@ -315,6 +317,12 @@ int VpnOn(Ui& ui, const OnOptions& options) {
     // The report is read on a thread that owns the lock, so that Ctrl-C's disconnect (which
     // takes the lock) can run once the connection is up.
     int exit_code = kExitVpnError;
+    // The supervisor takes these signals through a signalfd; block them before the reader thread
+    // exists so that it inherits the mask and Ctrl-C cannot kill the process through it.
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int sig : {SIGUSR1, SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, sig);
+    ::pthread_sigmask(SIG_BLOCK, &mask, nullptr);
     std::thread reader([&, fd = std::move(report->read), held = std::move(*lock)]() mutable {
       exit_code = ReportConnect(ui, ReadReport(fd.Get(), nullptr, deadline), p);
       if (exit_code == kExitOk) ui.Info("Staying in the foreground; press Ctrl-C to disconnect");

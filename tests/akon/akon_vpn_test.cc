@@ -341,5 +341,50 @@ TEST_F(AkonVpnTest, ConnectTimeoutTearsDownAndReports) {
   EXPECT_FALSE(tun->has_value());
 }
 
+TEST_F(AkonVpnTest, ForegroundStaysAttachedAndCtrlCDisconnects) {
+  FreshStep();
+  auto args = env_->ClientCommand({BinPath("akon"), "vpn", "on", "--foreground"});
+  auto cmd = RunningCommand::Start(args, Env());
+  ASSERT_TRUE(cmd.has_value()) << cmd.error().message;
+  ASSERT_TRUE(cmd->WaitForLine("ℹ Staying in the foreground; press Ctrl-C to disconnect",
+                               std::chrono::seconds(60)))
+      << cmd->Out() << cmd->Err() << env_->LogTail();
+  ExpectConnected();
+  ASSERT_TRUE(State().has_value());
+  // `ip netns exec` execs akon in place: the pid we hold is akon's.
+  ASSERT_EQ(::kill(cmd->Pid(), SIGINT), 0);
+  auto r = cmd->Finish(std::chrono::seconds(30));
+  EXPECT_TRUE(Exited(r, 0)) << r.Describe();
+  EXPECT_TRUE(HasLine(r.out, "✓ VPN disconnected gracefully")) << r.out;
+  ExpectRestored();
+}
+
+TEST_F(AkonVpnTest, LazyModeConnectsWithABareAkon) {
+  const std::string config_path = akon::ConfigPath(dir_.File("config"));
+  auto config = akon::LoadConfig(config_path);
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  auto without = Akon({});
+  EXPECT_TRUE(Exited(without, 0)) << without.Describe();
+  EXPECT_NE(without.out.find("Usage:"), std::string::npos) << "no lazy mode: help";
+  config->vpn.lazy_mode = true;
+  ASSERT_TRUE(akon::SaveConfig(config_path, *config).has_value());
+  FreshStep();
+  auto lazy = Akon({});
+  ASSERT_TRUE(Exited(lazy, 0)) << lazy.Describe() << env_->LogTail();
+  EXPECT_NE(lazy.out.find("✓ VPN connected: 10.99.0."), std::string::npos) << lazy.out;
+  ExpectConnected();
+}
+
+TEST_F(AkonVpnTest, GetPasswordPrintsPinAndTheCurrentCode) {
+  auto before = env_->CodeAt(WallNow());
+  auto r = Akon({"get-password"}, {}, /*in_netns=*/false);
+  auto after = env_->CodeAt(WallNow());
+  ASSERT_TRUE(before.has_value() && after.has_value());
+  ASSERT_TRUE(Exited(r, 0)) << r.Describe();
+  // The step may turn between the two readings: either code is right.
+  EXPECT_TRUE(r.out == pin_ + *before + "\n" || r.out == pin_ + *after + "\n") << r.out;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
 }  // namespace
 }  // namespace va::testing
