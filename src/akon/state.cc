@@ -31,6 +31,9 @@ std::string RenderState(const VpnState& s) {
   if (!s.server.empty()) o["server"] = s.server;
   if (!s.record_dir.empty()) o["record_dir"] = s.record_dir;
   if (!s.ended.empty()) o["ended"] = s.ended;
+  if (!s.status.empty()) o["status"] = s.status;
+  if (s.attempt > 0) o["attempt"] = s.attempt;
+  if (s.next_retry) o["next_retry"] = FormatRfc3339(*s.next_retry);
   return json::serialize(o) + "\n";
 }
 
@@ -107,6 +110,18 @@ Result<VpnState> ParseState(std::string_view text) {
   VA_TRY(s.server, GetString(o, "server", false));
   VA_TRY(s.record_dir, GetString(o, "record_dir", false));
   VA_TRY(s.ended, GetString(o, "ended", false));
+  VA_TRY(s.status, GetString(o, "status", false));
+  if (!s.status.empty() && s.status != "connected" && s.status != "reconnecting" &&
+      s.status != "error") {
+    return Fail(ErrorKind::kCorrupt, "\"status\" is not connected, reconnecting or error");
+  }
+  VA_TRY(auto attempt, GetInt<int>(o, "attempt", 0, 100000));
+  s.attempt = attempt.value_or(0);
+  VA_TRY(std::string retry, GetString(o, "next_retry", false));
+  if (!retry.empty()) {
+    s.next_retry = ParseRfc3339(retry);
+    if (!s.next_retry) return Fail(ErrorKind::kCorrupt, "\"next_retry\" is not an RFC 3339 time");
+  }
   return s;
 }
 

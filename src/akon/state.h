@@ -31,6 +31,11 @@ struct VpnState {
   std::string record_dir;  // where the vpnc-script wrapper recorded connect/disconnect
   // Set by the supervisor when openconnect ended without `vpn off` (e.g. killed from outside).
   std::string ended;
+  // "connected" (or empty), "reconnecting" while the supervisor retries, "error" after its last
+  // attempt failed. With reconnecting: the attempt under way and when it starts.
+  std::string status;
+  int attempt = 0;
+  std::optional<WallTime> next_retry;
 };
 
 // $AKON_STATE_FILE, default /tmp/akon_vpn_state.json.

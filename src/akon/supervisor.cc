@@ -13,12 +13,15 @@
 #include <boost/json.hpp>
 #include <csignal>
 #include <cstring>
+#include <functional>
 
 #include "akon/openconnect_output.h"
+#include "akon/password.h"
 #include "akon/runtime.h"
 #include "akon/state.h"
 #include "akon/vpnc.h"
 #include "base/file.h"
+#include "base/ids.h"
 #include "base/lock_file.h"
 #include "base/log.h"
 #include "base/sys.h"
@@ -42,6 +45,12 @@ std::string RenderParams(const SupervisorParams& p) {
   o["record_dir"] = p.record_dir;
   o["state_path"] = p.state_path;
   o["password"] = p.password;
+  o["reconnect"] = p.reconnect;
+  o["max_attempts"] = p.max_attempts;
+  o["backoff_base_secs"] = p.backoff_base_secs;
+  o["backoff_max_secs"] = p.backoff_max_secs;
+  o["pin"] = p.pin;
+  o["otp_secret"] = p.otp_secret;
   return json::serialize(o);
 }
 
@@ -70,6 +79,20 @@ Result<SupervisorParams> ParseParams(std::string_view text) {
   VA_TRY_STATUS(str("record_dir", p.record_dir));
   VA_TRY_STATUS(str("state_path", p.state_path));
   VA_TRY_STATUS(str("password", p.password));
+  if (auto it = o.find("reconnect"); it != o.end() && it->value().is_bool()) {
+    p.reconnect = it->value().get_bool();
+  }
+  for (auto [key, out] : {std::pair<const char*, int*>{"max_attempts", &p.max_attempts},
+                          {"backoff_base_secs", &p.backoff_base_secs},
+                          {"backoff_max_secs", &p.backoff_max_secs}}) {
+    if (auto it = o.find(key); it != o.end() && it->value().is_int64()) {
+      *out = static_cast<int>(it->value().get_int64());
+    }
+  }
+  if (p.reconnect) {
+    VA_TRY_STATUS(str("pin", p.pin));
+    VA_TRY_STATUS(str("otp_secret", p.otp_secret));
+  }
   if (auto it = o.find("no_dtls"); it != o.end() && it->value().is_bool())
     p.no_dtls = it->value().get_bool();
   if (auto it = o.find("connect_timeout_secs"); it != o.end() && it->value().is_int64()) {
@@ -207,9 +230,15 @@ class Supervisor {
                "no connection after " + std::to_string(p_.connect_timeout_secs) + " s");
         return Fail(ErrorKind::kTimeout, "timeout");
       }
+      if (DrainSignals() || down_requested_) {
+        // `vpn off` (or Ctrl-C) while connecting: nothing may come up after it.
+        StopOpenconnect();
+        Report(ConnectError::kExited, "stopped while connecting");
+        return Fail(ErrorKind::kSystem, "stopped");
+      }
       // The tun device may come up a moment after the record: re-check at least every 50 ms.
-      pollfd fds[2] = {{in.Get(), POLLIN, 0}, {oc_->PidFd(), POLLIN, 0}};
-      ::poll(fds, 2, std::min(ms, 50));
+      pollfd fds[3] = {{in.Get(), POLLIN, 0}, {oc_->PidFd(), POLLIN, 0}, {sigfd_.Get(), POLLIN, 0}};
+      ::poll(fds, 3, std::min(ms, 50));
       char drain[4096];
       while (::read(in.Get(), drain, sizeof(drain)) > 0) {
       }
@@ -218,6 +247,7 @@ class Supervisor {
 
   Result<Connected> Finish(const Connected& c) {
     VpnState s;
+    s.status = "connected";
     s.ip = c.ip;
     s.device = c.device;
     s.connected_at = WallNow();
@@ -245,17 +275,85 @@ class Supervisor {
       if (::poll(fds, 2, -1) < 0 && errno != EINTR) return 1;
       // Signals first: `vpn off` sends SIGUSR1 before it signals openconnect, so a down request
       // is always seen before the exit it causes.
-      signalfd_siginfo si{};
-      while (::read(sigfd_.Get(), &si, sizeof(si)) == sizeof(si)) {
-        if (si.ssi_signo == SIGUSR1) {
-          down_requested_ = true;
-          LogInfo("vpn_supervisor_down_requested", {{"from_pid", si.ssi_pid}});
-        } else if (si.ssi_signo != SIGHUP) {
-          return Disconnect();
-        }
-      }
+      if (DrainSignals()) return Disconnect();
       if (oc_->Exited()) return OnOpenconnectExit();
     }
+  }
+
+  // Reads pending signals: SIGUSR1 (`vpn off` is under way) sets down_requested_; true when a
+  // signal asks the supervisor itself to disconnect (SIGTERM, SIGINT).
+  bool DrainSignals() {
+    bool stop = false;
+    signalfd_siginfo si{};
+    while (::read(sigfd_.Get(), &si, sizeof(si)) == sizeof(si)) {
+      if (si.ssi_signo == SIGUSR1) {
+        down_requested_ = true;
+        LogInfo("vpn_supervisor_down_requested", {{"from_pid", si.ssi_pid}});
+      } else if (si.ssi_signo != SIGHUP) {
+        stop = true;
+      }
+    }
+    return stop;
+  }
+
+  // Changes the state file only while it is still this supervisor's (`vpn off` may have removed
+  // it), under the state lock.
+  void UpdateState(const std::function<void(VpnState&)>& change) {
+    auto lock = FileLock::Acquire(StateLockPath(p_.state_path));
+    auto state = LoadState(p_.state_path);
+    if (!lock || !state || state->supervisor_pid != ::getpid()) return;
+    change(*state);
+    if (auto st = SaveState(p_.state_path, *state); !st) {
+      LogError("vpn_state_write_failed", {{"error", st.error().message}});
+    }
+  }
+
+  // Spec §6: log in again with a fresh code after an exponential backoff, at most max_attempts
+  // times; `vpn off` (SIGUSR1) or SIGTERM ends the attempts at once.
+  int Reconnect() {
+    for (int attempt = 1; attempt <= p_.max_attempts; ++attempt) {
+      int64_t delay = p_.backoff_base_secs;
+      for (int i = 1; i < attempt && delay < p_.backoff_max_secs; ++i) delay *= 2;
+      delay = std::min<int64_t>(delay, p_.backoff_max_secs);
+      const WallTime next = WallNow() + std::chrono::seconds(delay);
+      UpdateState([&](VpnState& s) {
+        s.status = "reconnecting";
+        s.attempt = attempt;
+        s.next_retry = next;
+      });
+      LogWarn("vpn_reconnect_scheduled",
+              {{"attempt", attempt}, {"max_attempts", p_.max_attempts}, {"delay_secs", delay}});
+      pollfd fd{sigfd_.Get(), POLLIN, 0};
+      const MonoTime until = MonoNow() + std::chrono::seconds(delay);
+      while (MonoNow() < until && ::poll(&fd, 1, MillisUntil(until)) >= 0) {
+        if (DrainSignals() || down_requested_) {
+          LogInfo("vpn_reconnect_cancelled", {{"attempt", attempt}});
+          return 0;
+        }
+      }
+      p_.record_dir = p_.runtime_dir + "/conn-" + RandomHex(6);
+      if (::mkdir(p_.record_dir.c_str(), 0700) != 0) continue;
+      auto password = FreshPassword(Secrets{p_.pin, p_.otp_secret}, p_.runtime_dir,
+                                    [&](std::chrono::seconds wait) {
+                                      LogInfo("vpn_reconnect_waiting_for_fresh_code",
+                                              {{"seconds", static_cast<int64_t>(wait.count())}});
+                                    });
+      if (!password) continue;
+      p_.password = std::move(*password);
+      if (auto started = StartOpenconnect(); !started) continue;
+      if (WaitConnected()) {
+        LogInfo("vpn_reconnected", {{"attempt", attempt}, {"pid", oc_->Pid()}});
+        return Supervise();
+      }
+      if (down_requested_) return 0;
+    }
+    UpdateState([&](VpnState& s) {
+      s.status = "error";
+      s.next_retry.reset();
+      s.ended = "reconnection failed after " + std::to_string(p_.max_attempts) + " attempts";
+    });
+    LogError("vpn_reconnect_failed", {{"attempts", p_.max_attempts}});
+    return 1;
   }
 
   int OnOpenconnectExit() {
@@ -268,6 +366,13 @@ class Supervisor {
     LogWarn("vpn_process_exited_unexpectedly", {{"pid", oc_->Pid()}, {"status", how}});
     if (auto st = ReplayDisconnect(p_.record_dir, SystemVpncScript()); !st) {
       LogWarn("vpn_disconnect_replay_failed", {{"error", st.error().message}});
+    }
+    if (p_.reconnect) {
+      const pid_t old = oc_->Pid();
+      UpdateState([&](VpnState& s) {
+        s.ended = "openconnect (pid " + std::to_string(old) + ") exited unexpectedly (" + how + ")";
+      });
+      return Reconnect();
     }
     auto lock = FileLock::Acquire(StateLockPath(p_.state_path));
     auto state = LoadState(p_.state_path);
@@ -320,7 +425,7 @@ class Supervisor {
     report_fd_ = -1;
   }
 
-  const SupervisorParams& p_;
+  SupervisorParams p_;  // a copy: record_dir changes with each reconnection
   int report_fd_;
   bool foreground_;
   std::string log_path_;

@@ -26,6 +26,14 @@ struct SupervisorParams {
   std::string record_dir;
   std::string state_path;
   std::string password;  // PIN + TOTP; only ever in memory and in openconnect's stdin pipe
+  // Reconnection (spec §6): when openconnect exits unexpectedly, log in again with a fresh TOTP
+  // code after an exponential backoff. The PIN and secret stay in memory for that.
+  bool reconnect = false;
+  int max_attempts = 5;
+  int backoff_base_secs = 5;
+  int backoff_max_secs = 60;
+  std::string pin;
+  std::string otp_secret;
 };
 
 std::string RenderParams(const SupervisorParams& p);

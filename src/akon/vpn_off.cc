@@ -144,6 +144,8 @@ int VpnOff(Ui& ui, const OffOptions& options) {
                                        {"device", state->device},
                                        {"duration_seconds", SecondsSince(state->connected_at)}});
 
+  // First, so that a supervisor that is reconnecting (openconnect gone) stops too.
+  TellSupervisor(*state);
   LiveCheck live = CheckOpenconnect(*state);
   if (live.kind != LiveCheck::kLive) {
     LogWarn("vpn_process_not_running", {{"pid", pid}, {"detail", live.detail}});
@@ -166,7 +168,6 @@ int VpnOff(Ui& ui, const OffOptions& options) {
     return kExitVpnError;
   }
 
-  TellSupervisor(*state);
   ui.Plain("Disconnecting VPN...");
   StopPolicy policy;
   policy.grace = options.grace;
@@ -259,6 +260,30 @@ int VpnStatus(Ui& ui, bool as_json) {
                  FormatRfc3339(state->connected_at) + ", pid " + std::to_string(*state->pid));
     }
     return emit(kExitOk);
+  }
+  if (state->status == "reconnecting" && state->supervisor_pid) {
+    ExpectedIdentity sup;
+    sup.name = "akon";
+    sup.start_time = state->supervisor_start_time;
+    if (auto p = Process::Adopt(*state->supervisor_pid, sup); p && !p->Exited()) {
+      out["state"] = "Reconnecting";
+      out["attempt"] = state->attempt;
+      if (state->next_retry) out["next_retry"] = FormatRfc3339(*state->next_retry);
+      if (!as_json) {
+        ui.Info("VPN is reconnecting: attempt " + std::to_string(state->attempt) +
+                (state->next_retry ? ", next retry at " + FormatRfc3339(*state->next_retry) : "") +
+                (state->ended.empty() ? "" : " (" + state->ended + ")"));
+      }
+      return emit(kExitVpnError);
+    }
+  }
+  if (state->status == "error") {
+    out["state"] = "Error";
+    out["error"] = state->ended;
+    if (!as_json) {
+      ui.Error("VPN " + state->ended + ".", "Run 'akon vpn on' to try again, or 'akon vpn reset'.");
+    }
+    return emit(kExitStatusError);
   }
   out["state"] = "Stale";
   std::string why = live.kind == LiveCheck::kNoPid ? "no process ID is tracked" : live.detail;

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "akon/config.h"
+#include "akon/password.h"
 #include "akon/runtime.h"
 #include "akon/secrets.h"
 #include "akon/state.h"
@@ -137,31 +138,6 @@ std::optional<Loaded> LoadAll(Ui& ui, int& exit_code) {
   }
   exit_code = kExitOk;
   return Loaded{std::move(*config), std::move(*dir), std::move(*secrets)};
-}
-
-// A code that has not been sent before: when the current 30-s step was already used (recorded in
-// RUNTIME/totp_last_step), waits for the next step and says so. Records the step before returning.
-Result<std::string> FreshPassword(Ui& ui, const Secrets& s, const std::string& runtime_dir) {
-  const std::string step_file = runtime_dir + "/totp_last_step";
-  int64_t last = -1;
-  if (auto text = ReadTrustedFile(step_file)) last = std::strtoll(text->c_str(), nullptr, 10);
-  WallTime now = WallNow();
-  if (TotpStep(now) <= last) {
-    auto wait = SecondsUntilNextStep(now);
-    ui.Info("Waiting " + std::to_string(wait.count()) +
-            " s for a fresh TOTP code (the current one was just used)");
-    // Sleep until the wall clock reaches the next step: the event here is the time itself.
-    auto target = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        (now + wait).time_since_epoch() + std::chrono::milliseconds(20));
-    timespec ts{static_cast<time_t>(target.count() / 1000000000),
-                static_cast<long>(target.count() % 1000000000)};
-    while (::clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-    }
-    now = WallNow();
-  }
-  VA_TRY(std::string code, TotpCode(s.otp_secret, now));
-  VA_TRY_STATUS(WriteFileAtomic(step_file, std::to_string(TotpStep(now)) + "\n", 0600));
-  return s.pin + code;
 }
 
 // Removes connection record directories of earlier runs (none is live when this runs).
@@ -298,13 +274,24 @@ int VpnOn(Ui& ui, const OnOptions& options) {
     ui.Error("Cannot create " + p.record_dir + ": " + std::strerror(errno));
     return kExitVpnError;
   }
-  auto password = FreshPassword(ui, loaded->secrets, *runtime);
+  auto password = FreshPassword(loaded->secrets, *runtime, [&](std::chrono::seconds wait) {
+    ui.Info("Waiting " + std::to_string(wait.count()) +
+            " s for a fresh TOTP code (the current one was just used)");
+  });
   if (!password) {
     ui.Error("Cannot generate the TOTP code: " + password.error().message,
              "Run 'akon setup' again.");
     return kExitConfigError;
   }
   p.password = std::move(*password);
+  if (const auto& rc = loaded->config.reconnection) {
+    p.reconnect = true;
+    p.max_attempts = rc->max_attempts;
+    p.backoff_base_secs = rc->backoff_base_secs;
+    p.backoff_max_secs = rc->backoff_max_secs;
+    p.pin = loaded->secrets.pin;
+    p.otp_secret = loaded->secrets.otp_secret;
+  }
   ui.Plain("Connecting to " + vpn.server + " as " + vpn.username + "...");
   const MonoTime deadline = MonoNow() + std::chrono::seconds(vpn.connect_timeout_secs + 15);
 

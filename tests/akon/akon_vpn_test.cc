@@ -6,16 +6,20 @@
 // connect: openconnect not installed, no config, a server that never answers (connect timeout).
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 
 #include "akon/config.h"
 #include "akon/state.h"
+#include "base/sys.h"
 #include "support/child.h"
 #include "support/test_env.h"
 #include "vpn/ocserv_env.h"
@@ -384,6 +388,91 @@ TEST_F(AkonVpnTest, GetPasswordPrintsPinAndTheCurrentCode) {
   // The step may turn between the two readings: either code is right.
   EXPECT_TRUE(r.out == pin_ + *before + "\n" || r.out == pin_ + *after + "\n") << r.out;
   EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
+// Enables [reconnection] in the test's config with the given backoff.
+void EnableReconnection(const std::string& config_dir, int backoff_base, int backoff_max) {
+  const std::string path = akon::ConfigPath(config_dir);
+  auto config = akon::LoadConfig(path);
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  akon::ReconnectionConfig rc;
+  rc.health_url = "https://10.99.0.1/health";
+  rc.max_attempts = 3;
+  rc.backoff_base_secs = backoff_base;
+  rc.backoff_max_secs = backoff_max;
+  config->reconnection = rc;
+  ASSERT_TRUE(akon::SaveConfig(path, *config).has_value());
+}
+
+// Waits, woken by inotify on its directory, until the state file satisfies `done`.
+bool WaitForState(const std::string& state_file,
+                  const std::function<bool(const akon::VpnState&)>& done, MonoTime deadline) {
+  UniqueFd in(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  const std::string dir = state_file.substr(0, state_file.rfind('/'));
+  if (!in || ::inotify_add_watch(in.Get(), dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+    return false;
+  }
+  for (;;) {
+    if (auto s = akon::LoadState(state_file); s && done(*s)) return true;
+    int ms = MillisUntil(deadline);
+    if (ms == 0) return false;
+    pollfd fd{in.Get(), POLLIN, 0};
+    ::poll(&fd, 1, ms);
+    char drain[4096];
+    while (::read(in.Get(), drain, sizeof(drain)) > 0) {
+    }
+  }
+}
+
+TEST_F(AkonVpnTest, ReconnectsWithAFreshCodeAfterTheServerDropsTheSession) {
+  EnableReconnection(dir_.File("config"), 1, 2);
+  FreshStep();
+  ASSERT_TRUE(Exited(Akon({"vpn", "on"}), 0));
+  auto first = State();
+  ASSERT_TRUE(first && first->pid && first->supervisor_pid);
+  auto dropped = env_->Occtl({"disconnect", "user", env_->Username()});
+  ASSERT_TRUE(dropped.has_value()) << dropped.error().message;
+  // A new login needs the next TOTP step (pam_oath refuses a replay): up to 30 s plus backoff.
+  ASSERT_TRUE(WaitForState(
+      StateFile(),
+      [&](const akon::VpnState& s) { return s.status == "connected" && s.pid != first->pid; },
+      MonoNow() + seconds(60)))
+      << env_->LogTail();
+  auto status = Akon({"vpn", "status", "--json"});
+  ASSERT_TRUE(Exited(status, 0)) << status.Describe();
+  EXPECT_EQ(boost::json::parse(status.out).as_object().at("state").as_string(), "Connected");
+  ExpectConnected();
+  auto supervisor = Process::Adopt(*first->supervisor_pid);
+  ASSERT_TRUE(supervisor.has_value());
+  auto off = Akon({"vpn", "off"});
+  ASSERT_TRUE(Exited(off, 0)) << off.Describe();
+  EXPECT_TRUE(HasLine(off.out, "✓ VPN disconnected gracefully")) << off.out;
+  auto gone = supervisor->WaitExit(seconds(10));
+  EXPECT_TRUE(gone.has_value() && *gone) << "the supervisor must leave after vpn off";
+  ExpectRestored();
+}
+
+TEST_F(AkonVpnTest, OffWhileReconnectingStopsTheRetries) {
+  EnableReconnection(dir_.File("config"), 30, 60);
+  FreshStep();
+  ASSERT_TRUE(Exited(Akon({"vpn", "on"}), 0));
+  auto first = State();
+  ASSERT_TRUE(first && first->supervisor_pid);
+  auto supervisor = Process::Adopt(*first->supervisor_pid);
+  ASSERT_TRUE(supervisor.has_value());
+  ASSERT_TRUE(env_->Occtl({"disconnect", "user", env_->Username()}).has_value());
+  ASSERT_TRUE(WaitForState(
+      StateFile(), [](const akon::VpnState& s) { return s.status == "reconnecting"; },
+      MonoNow() + seconds(20)));
+  auto status = Akon({"vpn", "status"});
+  EXPECT_TRUE(Exited(status, 1)) << status.Describe();
+  EXPECT_NE(status.out.find("ℹ VPN is reconnecting: attempt 1"), std::string::npos) << status.out;
+  auto off = Akon({"vpn", "off"});
+  EXPECT_TRUE(Exited(off, 0)) << off.Describe();
+  EXPECT_TRUE(HasLine(off.out, "ℹ VPN already disconnected")) << off.out;
+  auto gone = supervisor->WaitExit(seconds(5));
+  EXPECT_TRUE(gone.has_value() && *gone) << "the supervisor kept retrying after vpn off";
+  ExpectRestored();
 }
 
 }  // namespace
