@@ -119,6 +119,7 @@ Result<int> ReadStepStatus(const std::string& record_dir, const std::string& rea
   int code = 0;
   bool valid = !digits.empty() && digits.size() <= 3;
   for (char c : digits) {
+    if (!valid) break;
     if (c < '0' || c > '9') valid = false;
     code = code * 10 + (c - '0');
   }

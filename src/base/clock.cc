@@ -78,6 +78,8 @@ std::optional<WallTime> ParseRfc3339(std::string_view s) {
   std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(mo),
                                   std::chrono::day(d)};
   if (!ymd.ok()) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits: years outside 1678..2261 do not fit.
+  if (y < 1678 || y > 2261) return std::nullopt;
   auto days = std::chrono::sys_days(ymd);
   auto t = std::chrono::time_point_cast<std::chrono::system_clock::duration>(
       days + std::chrono::hours(h) + std::chrono::minutes(mi) + std::chrono::seconds(sec) -

@@ -20,7 +20,8 @@ inline WallTime WallNow() { return std::chrono::system_clock::now(); }
 int64_t UnixSeconds(WallTime t);
 // "2026-11-25T10:15:00Z" (UTC, second precision).
 std::string FormatRfc3339(WallTime t);
-// Parses RFC 3339 ("…Z" or "…+hh:mm", optional fraction); nullopt when malformed.
+// Parses RFC 3339 ("…Z" or "…+hh:mm", optional fraction); nullopt when malformed or outside
+// the years WallTime can hold (1678..2261).
 std::optional<WallTime> ParseRfc3339(std::string_view text);
 // "1.234 ms" style for logs and tables.
 std::string FormatDuration(std::chrono::nanoseconds d);

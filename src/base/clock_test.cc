@@ -141,6 +141,8 @@ TEST(ParseRfc3339Test, RejectsMalformedInput) {
       "2026-11-25T10:15:00+",        // truncated offset
       "2026-1-25T10:15:00Z",         // one-digit month
       "26-11-25T10:15:00Z",          // two-digit year
+      "9999-12-31T23:59:59Z",        // beyond what WallTime holds
+      "1000-01-01T00:00:00Z",        // before what WallTime holds
       "2026/11/25T10:15:00Z",        // wrong separators
       "2026-11-25X10:15:00Z",        // wrong date/time separator
       "2026-11-25T10-15-00Z",        // wrong time separators
