@@ -4,10 +4,14 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -15,6 +19,7 @@
 #include <cstring>
 #include <functional>
 
+#include "akon/health.h"
 #include "akon/openconnect_output.h"
 #include "akon/password.h"
 #include "akon/runtime.h"
@@ -51,6 +56,9 @@ std::string RenderParams(const SupervisorParams& p) {
   o["backoff_max_secs"] = p.backoff_max_secs;
   o["pin"] = p.pin;
   o["otp_secret"] = p.otp_secret;
+  o["health_url"] = p.health_url;
+  o["check_interval_secs"] = p.check_interval_secs;
+  o["failure_threshold"] = p.failure_threshold;
   return json::serialize(o);
 }
 
@@ -84,7 +92,9 @@ Result<SupervisorParams> ParseParams(std::string_view text) {
   }
   for (auto [key, out] : {std::pair<const char*, int*>{"max_attempts", &p.max_attempts},
                           {"backoff_base_secs", &p.backoff_base_secs},
-                          {"backoff_max_secs", &p.backoff_max_secs}}) {
+                          {"backoff_max_secs", &p.backoff_max_secs},
+                          {"check_interval_secs", &p.check_interval_secs},
+                          {"failure_threshold", &p.failure_threshold}}) {
     if (auto it = o.find(key); it != o.end() && it->value().is_int64()) {
       *out = static_cast<int>(it->value().get_int64());
     }
@@ -92,6 +102,7 @@ Result<SupervisorParams> ParseParams(std::string_view text) {
   if (p.reconnect) {
     VA_TRY_STATUS(str("pin", p.pin));
     VA_TRY_STATUS(str("otp_secret", p.otp_secret));
+    VA_TRY_STATUS(str("health_url", p.health_url));
   }
   if (auto it = o.find("no_dtls"); it != o.end() && it->value().is_bool())
     p.no_dtls = it->value().get_bool();
@@ -268,16 +279,87 @@ class Supervisor {
     return c;
   }
 
-  // After connect: wait for openconnect to end or to be told to end it.
+  // After connect: wait for openconnect to end or to be told to end it, probing health_url
+  // through the tunnel when reconnection is configured.
   int Supervise() {
+    const bool probing = p_.reconnect && !p_.health_url.empty();
+    const auto interval = std::chrono::seconds(std::max(1, p_.check_interval_secs));
+    UniqueFd netlink = probing ? OpenNetlink() : UniqueFd();
+    MonoTime next_check = MonoNow() + interval;
+    auto suspended = SuspendedTime();
+    int failures = 0;
     for (;;) {
-      pollfd fds[2] = {{sigfd_.Get(), POLLIN, 0}, {oc_->PidFd(), POLLIN, 0}};
-      if (::poll(fds, 2, -1) < 0 && errno != EINTR) return 1;
+      pollfd fds[3] = {
+          {sigfd_.Get(), POLLIN, 0}, {oc_->PidFd(), POLLIN, 0}, {netlink.Get(), POLLIN, 0}};
+      int r = ::poll(fds, netlink ? 3 : 2, probing ? MillisUntil(next_check) : -1);
+      if (r < 0 && errno != EINTR) return 1;
       // Signals first: `vpn off` sends SIGUSR1 before it signals openconnect, so a down request
       // is always seen before the exit it causes.
       if (DrainSignals()) return Disconnect();
       if (oc_->Exited()) return OnOpenconnectExit();
+      if (!probing) continue;
+      bool probe = MonoNow() >= next_check;
+      if (netlink && (fds[2].revents & POLLIN)) {
+        char drain[8192];
+        while (::recv(netlink.Get(), drain, sizeof(drain), MSG_DONTWAIT) > 0) {
+        }
+        LogDebug("vpn_network_changed");
+        probe = true;
+      }
+      if (auto now = SuspendedTime(); now - suspended > std::chrono::seconds(2)) {
+        LogInfo("vpn_resumed_from_suspend",
+                {{"suspended", std::chrono::duration_cast<std::chrono::seconds>(now - suspended)}});
+        suspended = now;
+        probe = true;
+      }
+      if (!probe) continue;
+      auto health =
+          ProbeHealth(p_.health_url, p_.cafile,
+                      std::min<std::chrono::milliseconds>(interval, std::chrono::seconds(10)));
+      next_check = MonoNow() + interval;
+      if (Healthy(health)) {
+        failures = 0;
+        continue;
+      }
+      ++failures;
+      LogWarn("vpn_health_check_failed",
+              {{"url", p_.health_url},
+               {"failures", failures},
+               {"threshold", p_.failure_threshold},
+               {"error", health ? "HTTP " + std::to_string(*health) : health.error().message}});
+      if (failures < p_.failure_threshold) continue;
+      // The tunnel is up but does not carry traffic: take it down properly, then log in again.
+      const pid_t old = oc_->Pid();
+      StopResult stopped = StopOpenconnect();
+      if (stopped.outcome == StopOutcome::kKilled) {
+        (void)ReplayDisconnect(p_.record_dir, SystemVpncScript());
+      }
+      UpdateState([&](VpnState& st) {
+        st.ended = "health check failed " + std::to_string(failures) + " times (openconnect pid " +
+                   std::to_string(old) + " stopped)";
+      });
+      return Reconnect();
     }
+  }
+
+  // Route changes (links, addresses, routes) wake the supervisor for an early health probe.
+  static UniqueFd OpenNetlink() {
+    UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE));
+    if (!fd) return fd;
+    sockaddr_nl addr{};
+    addr.nl_family = AF_NETLINK;
+    addr.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR;
+    if (::bind(fd.Get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) fd.Reset();
+    return fd;
+  }
+
+  // Time spent suspended since boot: CLOCK_BOOTTIME counts suspend, CLOCK_MONOTONIC does not.
+  static std::chrono::nanoseconds SuspendedTime() {
+    timespec boot{}, mono{};
+    ::clock_gettime(CLOCK_BOOTTIME, &boot);
+    ::clock_gettime(CLOCK_MONOTONIC, &mono);
+    return std::chrono::seconds(boot.tv_sec - mono.tv_sec) +
+           std::chrono::nanoseconds(boot.tv_nsec - mono.tv_nsec);
   }
 
   // Reads pending signals: SIGUSR1 (`vpn off` is under way) sets down_requested_; true when a

@@ -34,6 +34,11 @@ struct SupervisorParams {
   int backoff_max_secs = 60;
   std::string pin;
   std::string otp_secret;
+  // The health probe: GET health_url every check_interval_secs (and at once after a network
+  // change or a resume from suspend); failure_threshold failures in a row trigger a reconnection.
+  std::string health_url;
+  int check_interval_secs = 60;
+  int failure_threshold = 2;
 };
 
 std::string RenderParams(const SupervisorParams& p);

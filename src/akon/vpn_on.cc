@@ -291,6 +291,9 @@ int VpnOn(Ui& ui, const OnOptions& options) {
     p.backoff_max_secs = rc->backoff_max_secs;
     p.pin = loaded->secrets.pin;
     p.otp_secret = loaded->secrets.otp_secret;
+    p.health_url = rc->health_url;
+    p.check_interval_secs = rc->check_interval_secs;
+    p.failure_threshold = rc->failure_threshold;
   }
   ui.Plain("Connecting to " + vpn.server + " as " + vpn.username + "...");
   const MonoTime deadline = MonoNow() + std::chrono::seconds(vpn.connect_timeout_secs + 15);

@@ -391,12 +391,15 @@ TEST_F(AkonVpnTest, GetPasswordPrintsPinAndTheCurrentCode) {
 }
 
 // Enables [reconnection] in the test's config with the given backoff.
-void EnableReconnection(const std::string& config_dir, int backoff_base, int backoff_max) {
+void EnableReconnection(const std::string& config_dir, int backoff_base, int backoff_max,
+                        const std::string& health_url = "https://10.99.0.1/health",
+                        int check_interval = 60) {
   const std::string path = akon::ConfigPath(config_dir);
   auto config = akon::LoadConfig(path);
   ASSERT_TRUE(config.has_value()) << config.error().message;
   akon::ReconnectionConfig rc;
-  rc.health_url = "https://10.99.0.1/health";
+  rc.health_url = health_url;
+  rc.check_interval_secs = check_interval;
   rc.max_attempts = 3;
   rc.backoff_base_secs = backoff_base;
   rc.backoff_max_secs = backoff_max;
@@ -473,6 +476,38 @@ TEST_F(AkonVpnTest, OffWhileReconnectingStopsTheRetries) {
   auto gone = supervisor->WaitExit(seconds(5));
   EXPECT_TRUE(gone.has_value() && *gone) << "the supervisor kept retrying after vpn off";
   ExpectRestored();
+}
+
+TEST_F(AkonVpnTest, FailingHealthChecksThroughTheTunnelTriggerAReconnection) {
+  // A health endpoint on the VPN server's side of the tunnel (ocserv's vpns device: 10.99.0.1).
+  SpawnOptions opt;
+  opt.argv = env_->ServerCommand({BinPath("va-test-child")});
+  auto health = StartChild({"http-health", "8088"}, opt);
+  ASSERT_TRUE(health.has_value()) << health.error().message;
+  struct KillOnExit {
+    Process& p;
+    ~KillOnExit() {
+      (void)p.Signal(SIGKILL);
+      (void)p.WaitExit(std::chrono::seconds(5));
+      p.Reap();
+    }
+  } kill_on_exit{health->process};
+  EnableReconnection(dir_.File("config"), 1, 2, "http://10.99.0.1:8088/health", 1);
+  FreshStep();
+  ASSERT_TRUE(Exited(Akon({"vpn", "on"}), 0));
+  auto first = State();
+  ASSERT_TRUE(first && first->pid);
+  // Healthy probes arrive through the tunnel...
+  auto seen = ReadLineWithin(health->out.Get(), std::chrono::seconds(10));
+  ASSERT_EQ(seen, std::optional<std::string>("request 200"));
+  // ...then the endpoint fails: after two failures the supervisor logs in again.
+  ASSERT_EQ(::kill(health->process.Pid(), SIGUSR1), 0);
+  ASSERT_TRUE(WaitForState(
+      StateFile(),
+      [&](const akon::VpnState& s) { return s.status == "connected" && s.pid != first->pid; },
+      MonoNow() + seconds(60)))
+      << env_->LogTail();
+  ExpectConnected();
 }
 
 }  // namespace

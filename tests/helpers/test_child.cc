@@ -19,6 +19,9 @@
 //     fork-ignore N   like fork, but the parent and every child ignore SIGTERM
 //     zombie-parent   forks a child that exits at once and is never reaped; once it has exited
 //                     writes its pid as the readiness line; waits forever
+//     http-health PORT
+//                     a tiny HTTP server on 0.0.0.0:PORT answering every request "200 OK" and
+//                     printing "request" for each; after SIGUSR1, "503 Service Unavailable"
 //     listen-silent ADDR PORT
 //                     listens on IPv4 ADDR:PORT; ready; accepts every connection, writes
 //                     "accepted" to stdout for each, and holds it open without ever reading or
@@ -58,7 +61,7 @@ void ReportUsr1Handler(int) {
   std::fprintf(stderr,
                "usage: va-test-child [--ready-fd N] exit-on-term|ignore-term|block-term|pause|"
                "slow-term MS|hold-term|report-usr1|exit CODE|echo WORDS...|fork N|fork-ignore N|"
-               "zombie-parent|listen-silent ADDR PORT\n");
+               "zombie-parent|http-health PORT|listen-silent ADDR PORT\n");
   std::exit(2);
 }
 
@@ -136,6 +139,45 @@ void SleepMillis(long ms) {
     }
     held.push_back(conn);
     WriteLine(STDOUT_FILENO, "accepted");
+  }
+}
+
+volatile sig_atomic_t g_unhealthy = 0;
+void SetUnhealthy(int) { g_unhealthy = 1; }
+
+[[noreturn]] void HttpHealth(long port, int ready_fd) {
+  if (port <= 0 || port > 65535) Usage("expected a port");
+  struct sigaction sa_usr1 {};
+  sa_usr1.sa_handler = SetUnhealthy;
+  sigaction(SIGUSR1, &sa_usr1, nullptr);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) Die("socket");
+  int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) Die("setsockopt");
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) Die("bind");
+  if (listen(fd, 16) != 0) Die("listen");
+  WriteLine(ready_fd, "ready");
+  for (;;) {
+    int conn = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      Die("accept");
+    }
+    char buf[4096];
+    ssize_t n = read(conn, buf, sizeof(buf));  // one request fits: headers of a GET
+    if (n > 0) {
+      const char* reply = g_unhealthy ? "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                                        "Connection: close\r\n\r\n"
+                                      : "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                                        "Connection: close\r\n\r\n";
+      ssize_t w = write(conn, reply, std::strlen(reply));
+      (void)w;
+      WriteLine(STDOUT_FILENO, g_unhealthy ? "request 503" : "request 200");
+    }
+    close(conn);
   }
 }
 
@@ -239,6 +281,7 @@ int main(int argc, char** argv) {
     WriteLine(ready_fd, std::to_string(child));
     WaitForever();
   }
+  if (mode == "http-health" && rest == 1) HttpHealth(ParseNumber(argv[i]), ready_fd);
   if (mode == "listen-silent" && rest == 2)
     ListenSilent(argv[i], ParseNumber(argv[i + 1]), ready_fd);
   Usage("unknown mode or wrong number of arguments");
