@@ -75,6 +75,15 @@ int ReportLoadError(Ui& ui, const std::string& path, const Error& e) {
 
 }  // namespace
 
+bool SupervisorAlive(const VpnState& state) {
+  if (!state.supervisor_pid) return false;
+  ExpectedIdentity expected;
+  expected.name = "akon";
+  expected.start_time = state.supervisor_start_time;
+  auto sup = Process::Adopt(*state.supervisor_pid, expected);
+  return sup && !sup->Exited();
+}
+
 LiveCheck CheckOpenconnect(const VpnState& state) {
   LiveCheck check;
   if (!state.pid) {
@@ -261,11 +270,8 @@ int VpnStatus(Ui& ui, bool as_json) {
     }
     return emit(kExitOk);
   }
-  if (state->status == "reconnecting" && state->supervisor_pid) {
-    ExpectedIdentity sup;
-    sup.name = "akon";
-    sup.start_time = state->supervisor_start_time;
-    if (auto p = Process::Adopt(*state->supervisor_pid, sup); p && !p->Exited()) {
+  if (state->status == "reconnecting") {
+    if (SupervisorAlive(*state)) {
       out["state"] = "Reconnecting";
       out["attempt"] = state->attempt;
       if (state->next_retry) out["next_retry"] = FormatRfc3339(*state->next_retry);

@@ -24,6 +24,9 @@ struct LiveCheck {
 // time when recorded). Never signals anything.
 LiveCheck CheckOpenconnect(const VpnState& state);
 
+// True when the state's supervisor (name "akon", recorded start time) is still running.
+bool SupervisorAlive(const VpnState& state);
+
 struct OffOptions {
   std::chrono::nanoseconds grace = std::chrono::seconds(5);  // before SIGKILL (seed: 5 s)
   std::chrono::nanoseconds kill_grace = std::chrono::seconds(1);

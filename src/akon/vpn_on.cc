@@ -220,9 +220,12 @@ int VpnOn(Ui& ui, const OnOptions& options) {
              "Run with sudo.");
     return kExitVpnError;
   }
+  auto reconnecting = [](const VpnState& s) {
+    return s.status == "reconnecting" && SupervisorAlive(s);
+  };
   if (options.force) {
     if (auto state = LoadState(StatePath());
-        state && CheckOpenconnect(*state).kind == LiveCheck::kLive) {
+        state && (CheckOpenconnect(*state).kind == LiveCheck::kLive || reconnecting(*state))) {
       ui.Info("Disconnecting the existing connection first (--force)");
       if (VpnOff(ui) != kExitOk) return kExitVpnError;
     }
@@ -238,6 +241,11 @@ int VpnOn(Ui& ui, const OnOptions& options) {
     LiveCheck live = CheckOpenconnect(*state);
     if (live.kind == LiveCheck::kLive) {
       ui.Success("VPN is already connected");
+      return kExitOk;
+    }
+    if (reconnecting(*state)) {  // its supervisor brings it back; a second one must not start
+      ui.Info("VPN is reconnecting (attempt " + std::to_string(state->attempt) +
+              "); use 'akon vpn on --force' to start over");
       return kExitOk;
     }
     LogInfo("vpn_stale_state_cleared", {{"path", state_path}, {"detail", live.detail}});

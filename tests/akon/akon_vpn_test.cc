@@ -470,6 +470,10 @@ TEST_F(AkonVpnTest, OffWhileReconnectingStopsTheRetries) {
   auto status = Akon({"vpn", "status"});
   EXPECT_TRUE(Exited(status, 1)) << status.Describe();
   EXPECT_NE(status.out.find("ℹ VPN is reconnecting: attempt 1"), std::string::npos) << status.out;
+  // A second supervisor must not start while the first one retries.
+  auto on = Akon({"vpn", "on"});
+  EXPECT_TRUE(Exited(on, 0)) << on.Describe();
+  EXPECT_NE(on.out.find("ℹ VPN is reconnecting (attempt 1)"), std::string::npos) << on.out;
   auto off = Akon({"vpn", "off"});
   EXPECT_TRUE(Exited(off, 0)) << off.Describe();
   EXPECT_TRUE(HasLine(off.out, "ℹ VPN already disconnected")) << off.out;
