@@ -397,38 +397,12 @@ Result<SecretsConfig> ParseSecrets(const toml::table& root) {
 
 // ---- rendering --------------------------------------------------------------------------------
 
+// A TOML basic string ("…"), quoted and escaped by toml++ itself.
 std::string TomlString(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (IsControl(c)) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
+  const toml::value<std::string> value{std::string(text)};
+  std::ostringstream out;
+  out << toml::toml_formatter{value, toml::format_flags::none};
+  return out.str();
 }
 
 const char* TomlBool(bool b) { return b ? "true" : "false"; }

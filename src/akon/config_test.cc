@@ -544,13 +544,22 @@ TEST(ConfigDirTest, UnderSudoUsesTheInvokingUsersHome) {
 }
 
 TEST(ConfigDirTest, SudoUserIsIgnoredWhenNotRoot) {
-  if (::geteuid() == 0) GTEST_SKIP() << "only meaningful without root";
   ScopedEnv dir("AKON_CONFIG_DIR", std::nullopt);
   ScopedEnv xdg("XDG_CONFIG_HOME", std::nullopt);
   ScopedEnv home("HOME", "/home/me");
   ScopedEnv sudo("SUDO_USER", "root");
-  EXPECT_EQ(*ConfigDir(), "/home/me/.config/akon");
-  EXPECT_EQ(ConfigOwnerUid(), ::geteuid());
+  // As root, check it in a child that has dropped to an ordinary uid.
+  EXPECT_EXIT(
+      {
+        if (::geteuid() == 0 &&
+            (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0)) {
+          std::_Exit(3);
+        }
+        auto got = ConfigDir();
+        bool ok = got && *got == "/home/me/.config/akon" && ConfigOwnerUid() == ::geteuid();
+        std::_Exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 TEST(SecretBackendTest, NamesRoundTrip) {
