@@ -50,6 +50,41 @@ ENVIRONMENT
   AKON_RUNTIME_DIR     directory for logs and records
 )";
 
+constexpr const char* kSetupFooter = R"(
+Interactive by default: asks for each value, the PIN and the TOTP secret without echo. The secret
+is checked by generating a code before anything is stored. With --non-interactive, --server,
+--username and --protocol are required and the PIN then the Base32 TOTP secret are read as two
+lines on standard input (never from argv). Run it as yourself, not with sudo: the config goes to
+~/.config/akon/config.toml and the secrets to your keyring (or secrets.toml with --backend file).
+Exit status: 0 saved, 2 invalid input or no usable secret store.)";
+
+constexpr const char* kOnFooter = R"(
+Runs openconnect as a supervised child with the PIN + a fresh TOTP code on its stdin, waits until
+the vpnc-script has configured the tunnel and the tun device is up, writes the state file and
+prints the address and device. The same 30-s code is never sent twice: if it was just used, akon
+waits for the next one and says so. Needs root (tun device, routes, DNS).
+Exit status: 0 connected or already connected, 1 VPN error (login failed, timeout, openconnect
+failed), 2 configuration or secret error (including openconnect not installed).)";
+
+constexpr const char* kOffFooter = R"(
+Checks that the recorded pid is still the openconnect akon started (name and start time), tells
+the supervisor first, sends SIGTERM through a pidfd and returns the moment it exits; after 5 s it
+sends SIGKILL and replays the recorded vpnc-script disconnect so routes and DNS are restored.
+A state file that is a symlink, group/world-writable or owned by someone else is not trusted.
+Exit status: 0 disconnected (or already disconnected), 1 no connection, permission denied,
+corrupted or untrusted state, or a process that could not be killed.)";
+
+constexpr const char* kStatusFooter = R"(
+States: Connected (ip, device, server, since, pid), Reconnecting (attempt, next retry),
+Disconnected, Stale (the recorded openconnect is gone), Error. --json prints one object with
+"state" and the same fields.
+Exit status: 0 connected, 1 not connected or reconnecting, 2 stale, 3 error.)";
+
+constexpr const char* kResetFooter = R"(
+Removes a state file whose openconnect is gone (replaying its vpnc-script disconnect if it never
+ran). A live connection, or a state file that cannot be trusted, is left alone.
+Exit status: 0 done or nothing to do, 1 refused.)";
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,6 +102,7 @@ int main(int argc, char** argv) {
 
   SetupOptions setup;
   auto* setup_cmd = app.add_subcommand("setup", "Store the VPN settings, PIN and TOTP secret");
+  setup_cmd->footer(kSetupFooter);
   setup_cmd->add_flag("--non-interactive", setup.non_interactive,
                       "Read the PIN then the TOTP secret as two lines on standard input");
   setup_cmd->add_option("--server", setup.server, "VPN server URL (https://...)");
@@ -81,16 +117,20 @@ int main(int argc, char** argv) {
   OnOptions on;
   auto* on_cmd = vpn->add_subcommand(
       "on", "Connect (exit 0 connected or already connected, 1 VPN error, 2 config error)");
+  on_cmd->footer(kOnFooter);
   on_cmd->add_flag("--force", on.force, "Tear down an existing connection first");
   on_cmd->add_flag("--foreground", on.foreground, "Stay attached; Ctrl-C disconnects");
   auto* off_cmd =
       vpn->add_subcommand("off", "Disconnect: SIGTERM, then SIGKILL after 5 s (exit 0 / 1)");
+  off_cmd->footer(kOffFooter);
   bool json = false;
   auto* status_cmd = vpn->add_subcommand(
       "status", "Show the connection (exit 0 connected, 1 not, 2 stale, 3 error)");
+  status_cmd->footer(kStatusFooter);
   status_cmd->add_flag("--json", json, "One JSON object for scripts");
   auto* reset_cmd =
       vpn->add_subcommand("reset", "Clear stale state; never touches a live connection");
+  reset_cmd->footer(kResetFooter);
   auto* supervise_cmd = vpn->add_subcommand("__supervise", "");
   supervise_cmd->group("");
 
@@ -101,6 +141,9 @@ int main(int argc, char** argv) {
   hook_cmd->add_option("--script", script)->required();
 
   auto* getpw_cmd = app.add_subcommand("get-password", "Print PIN + current TOTP code");
+  getpw_cmd->footer(
+      "\nPrints the PIN followed by the current 6-digit code, for tools that need the "
+      "password.\nExit status: 0 printed, 2 no configuration or secrets.");
   auto* secrets_cmd = app.add_subcommand("__secrets", "");
   secrets_cmd->group("");
 
