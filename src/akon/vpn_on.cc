@@ -340,6 +340,7 @@ int VpnOn(Ui& ui, const OnOptions& options) {
   SpawnOptions opt;
   opt.argv = {SelfExe(), "vpn", "__supervise"};
   opt.new_session = true;
+  opt.cwd = "/";  // a long-lived daemon must not keep the caller's directory (or its mount) busy
   opt.stdin_fd = params->read.Get();
   opt.stdout_fd = report->write.Get();
   opt.stderr_fd = sup_log ? sup_log->Get() : SpawnOptions::kDevNull;

@@ -117,7 +117,8 @@ void SleepMillis(long ms) {
   WaitForever();
 }
 
-[[noreturn]] void ListenSilent(const char* addr, long port, int ready_fd) {
+// A listening TCP socket on ADDR:PORT (IPv4); exits with a usage error or the failing call.
+int Listen(const char* addr, long port) {
   if (port <= 0 || port > 65535) Usage("expected a port");
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
@@ -129,6 +130,11 @@ void SleepMillis(long ms) {
   if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) Die("setsockopt");
   if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) Die("bind");
   if (listen(fd, 16) != 0) Die("listen");
+  return fd;
+}
+
+[[noreturn]] void ListenSilent(const char* addr, long port, int ready_fd) {
+  int fd = Listen(addr, port);
   WriteLine(ready_fd, "ready");
   std::vector<int> held;  // never read, never closed: the peer waits for an answer forever
   for (;;) {
@@ -146,19 +152,10 @@ volatile sig_atomic_t g_unhealthy = 0;
 void SetUnhealthy(int) { g_unhealthy = 1; }
 
 [[noreturn]] void HttpHealth(long port, int ready_fd) {
-  if (port <= 0 || port > 65535) Usage("expected a port");
   struct sigaction sa_usr1 {};
   sa_usr1.sa_handler = SetUnhealthy;
   sigaction(SIGUSR1, &sa_usr1, nullptr);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(port));
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) Die("socket");
-  int one = 1;
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) Die("setsockopt");
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) Die("bind");
-  if (listen(fd, 16) != 0) Die("listen");
+  int fd = Listen("0.0.0.0", port);
   WriteLine(ready_fd, "ready");
   for (;;) {
     int conn = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
