@@ -207,6 +207,12 @@ class Supervisor {
     }
     const MonoTime deadline = MonoNow() + std::chrono::seconds(p_.connect_timeout_secs);
     for (;;) {
+      if (DrainSignals() || down_requested_) {
+        // `vpn off` (or Ctrl-C) while connecting: nothing may come up after it.
+        StopOpenconnect();
+        Report(ConnectError::kExited, "stopped while connecting");
+        return Fail(ErrorKind::kSystem, "stopped");
+      }
       if (auto code = ReadStepStatus(p_.record_dir, "connect")) {
         if (*code != 0) {
           StopOpenconnect();
@@ -241,12 +247,6 @@ class Supervisor {
                "no connection after " + std::to_string(p_.connect_timeout_secs) + " s");
         return Fail(ErrorKind::kTimeout, "timeout");
       }
-      if (DrainSignals() || down_requested_) {
-        // `vpn off` (or Ctrl-C) while connecting: nothing may come up after it.
-        StopOpenconnect();
-        Report(ConnectError::kExited, "stopped while connecting");
-        return Fail(ErrorKind::kSystem, "stopped");
-      }
       // The tun device may come up a moment after the record: re-check at least every 50 ms.
       pollfd fds[3] = {{in.Get(), POLLIN, 0}, {oc_->PidFd(), POLLIN, 0}, {sigfd_.Get(), POLLIN, 0}};
       ::poll(fds, 3, std::min(ms, 50));
@@ -257,6 +257,16 @@ class Supervisor {
   }
 
   Result<Connected> Finish(const Connected& c) {
+    // On a reconnection nobody holds the state lock for us: take it, and look once more for a
+    // `vpn off` (it holds the lock from before it signals us until it is done).
+    std::optional<FileLock> lock;
+    if (report_fd_ < 0) {
+      if (auto l = FileLock::Acquire(StateLockPath(p_.state_path))) lock.emplace(std::move(*l));
+      if (DrainSignals() || down_requested_) {
+        StopOpenconnect();
+        return Fail(ErrorKind::kSystem, "stopped while reconnecting");
+      }
+    }
     VpnState s;
     s.status = "connected";
     s.ip = c.ip;
