@@ -382,8 +382,42 @@ OcservEnv::OcservEnv(OcservOptions options) : options_(std::move(options)) {}
 
 OcservEnv::~OcservEnv() { Teardown(); }
 
+namespace {
+
+// An environment whose test process died without running its destructor (SIGKILL, a CTest
+// timeout) leaves namespaces, /etc/netns/<client-ns> and its temporary directory behind. Each
+// environment records its owner there (pid, start time, directory); the next Start removes the
+// ones whose owner is gone, stopping what still runs inside them first.
+void SweepAbandoned(const std::string& ip) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/etc/netns", ec)) {
+    const std::string client = entry.path().filename().string();
+    if (!client.starts_with("vaoc-c-")) continue;
+    auto owner = ReadSmallFile(entry.path().string() + "/owner");
+    if (!owner) continue;  // being created, or not ours
+    std::istringstream in(*owner);
+    pid_t pid = 0;
+    uint64_t start_time = 0;
+    std::string dir;
+    if (!(in >> pid >> start_time >> dir)) continue;
+    ExpectedIdentity expected;
+    expected.start_time = start_time;
+    if (auto alive = Process::Adopt(pid, expected); alive && !alive->Exited()) continue;
+    const std::string server = "vaoc-s-" + client.substr(7);
+    for (const std::string& ns : {client, server}) {
+      StopProcessesIn(ns);
+      (void)RunCommand({ip, "netns", "del", ns}, std::nullopt, {}, seconds(10));
+    }
+    if (dir.find("/va-test-") != std::string::npos) std::filesystem::remove_all(dir, ec);
+    std::filesystem::remove_all(entry.path(), ec);
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<OcservEnv>> OcservEnv::Start(const OcservOptions& options) {
   if (auto reason = UnavailableReason()) return Fail(ErrorKind::kUnsupported, *reason);
+  SweepAbandoned(*FindProgram("ip"));
   std::unique_ptr<OcservEnv> env(new OcservEnv(options));
   const MonoTime started = MonoNow();
   auto built = env->Build();
@@ -442,6 +476,11 @@ Status OcservEnv::MakeNamespaces() {
   const std::string etc = "/etc/netns/" + client;
   if (::mkdir(etc.c_str(), 0755) != 0) return SysFail("mkdir " + etc);
   netns_etc_made_ = true;
+  VA_TRY(ProcessIdentity self, ReadProcessStat(::getpid()));
+  VA_TRY_STATUS(WriteFileAtomic(
+      etc + "/owner",
+      std::to_string(::getpid()) + " " + std::to_string(self.start_time) + " " + dir_.Path() + "\n",
+      0644));
   VA_TRY_STATUS(WriteFileAtomic(ResolvConfPath(), kOriginalResolvConf, 0644));
   // The vpnc-script hands DNS to systemd-resolved when nsswitch.conf's hosts line names
   // "resolve"; the client's copy does not, so it always edits the namespace's resolv.conf.

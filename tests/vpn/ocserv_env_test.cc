@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +27,7 @@
 #include "base/sys.h"
 #include "proc/process.h"
 #include "proc/stop.h"
+#include "support/child.h"
 
 namespace va::testing {
 namespace {
@@ -367,6 +370,48 @@ TEST(OcservEnvTest, TeardownStopsProcessesLeftInTheNamespaces) {
   // The teardown held it by its own pidfd and may have reaped it already.
   if (auto status = stray->Reap()) {
     EXPECT_EQ(*status, (ExitStatus{true, SIGTERM}));
+  }
+}
+
+}  // namespace
+}  // namespace va::testing
+
+namespace va::testing {
+namespace {
+
+TEST(OcservEnvSweepTest, AnEnvironmentWhoseOwnerDiedIsRemovedByTheNextStart) {
+  if (auto reason = OcservEnv::UnavailableReason()) GTEST_SKIP() << *reason;
+  // A child starts an environment and dies without running any destructor, as a test killed by
+  // a CTest timeout would; it reports the names first.
+  auto report = MakePipe();
+  ASSERT_TRUE(report.has_value());
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto env = OcservEnv::Start();
+    std::string line = env ? (*env)->ServerNs() + " " + (*env)->ClientNs() + " " + (*env)->Dir()
+                           : std::string("failed");
+    line += "\n";
+    (void)WriteAll(report->write.Get(), line);
+    std::_Exit(0);  // no destructors: everything is left behind
+  }
+  report->write.Reset();
+  auto line = ReadLineWithin(report->read.Get(), std::chrono::seconds(30));
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(line.has_value() && *line != "failed");
+  std::istringstream names(*line);
+  std::string server_ns, client_ns, dir;
+  names >> server_ns >> client_ns >> dir;
+  ASSERT_TRUE(NetnsExists(server_ns) && NetnsExists(client_ns)) << *line;
+
+  {
+    auto env = OcservEnv::Start();  // sweeps first
+    ASSERT_TRUE(env) << env.error().message;
+    EXPECT_FALSE(NetnsExists(server_ns));
+    EXPECT_FALSE(NetnsExists(client_ns));
+    EXPECT_FALSE(std::filesystem::exists("/etc/netns/" + client_ns));
+    EXPECT_FALSE(std::filesystem::exists(dir));
   }
 }
 
