@@ -34,7 +34,11 @@ extern "C" __attribute__((visibility("default"))) int va_akon_http_probe(const c
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Discard);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "akon-health/1");
-  if (cafile != nullptr && cafile[0] != '\0') curl_easy_setopt(curl, CURLOPT_CAINFO, cafile);
+  if (cafile != nullptr && cafile[0] != '\0') {
+    // CAINFO alone would replace the system bundle; spec §6 wants the system store *plus* cafile.
+    curl_easy_setopt(curl, CURLOPT_CAINFO, cafile);
+    curl_easy_setopt(curl, CURLOPT_CAPATH, "/etc/ssl/certs");
+  }
   CURLcode rc = curl_easy_perform(curl);
   long status = 0;
   if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
