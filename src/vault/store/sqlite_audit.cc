@@ -55,10 +55,10 @@ void BindFilter(Statement& stmt, const Filter& f) {
 Status SqliteAudit::Append(const AuditEntry& e) {
   auto lock = conn_.Lock();
   VA_TRY(auto stmt,
-         conn_.Db().Prepare("INSERT INTO audit_log (id, timestamp, actor_id, actor_email, action, "
-                            "resource_type, resource_id, result, ip_address, user_agent, metadata, "
-                            "owner_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                            "append audit entry"));
+         conn_.Prepare("INSERT INTO audit_log (id, timestamp, actor_id, actor_email, action, "
+                       "resource_type, resource_id, result, ip_address, user_agent, metadata, "
+                       "owner_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                       "append audit entry"));
   stmt.Bind(1, e.id)
       .Bind(2, e.timestamp)
       .Bind(3, e.actor_id)
@@ -83,14 +83,14 @@ Result<Page<AuditEntry>> SqliteAudit::Query(const AuditQuery& query) {
   return conn_.Snapshot([&]() -> Result<Page<AuditEntry>> {
     Page<AuditEntry> out;
     {
-      VA_TRY(auto count, conn_.Db().Prepare("SELECT count(*) FROM audit_log" + filter.where,
-                                            "count audit entries"));
+      VA_TRY(auto count,
+             conn_.Prepare("SELECT count(*) FROM audit_log" + filter.where, "count audit entries"));
       BindFilter(count, filter);
       VA_TRY(bool row, count.Step());
       if (row) out.total_count = count.Int(0);
     }
     VA_TRY(auto stmt,
-           conn_.Db().Prepare(
+           conn_.Prepare(
                "SELECT id, timestamp, actor_id, actor_email, action, resource_type, "
                "resource_id, result, ip_address, user_agent, metadata, owner_id FROM audit_log" +
                    filter.where + " ORDER BY timestamp DESC, seq DESC LIMIT ?" +

@@ -165,4 +165,6 @@ Result<Statement> SqliteDb::Prepare(const std::string& sql, const char* what) {
 
 int64_t SqliteDb::Changes() const { return sqlite3_changes64(db_.get()); }
 
+bool SqliteDb::Autocommit() const { return sqlite3_get_autocommit(db_.get()) != 0; }
+
 }  // namespace va::vault::sqlite

@@ -74,6 +74,8 @@ class SqliteDb {
   Result<Statement> Prepare(const std::string& sql, const char* what);
   // Rows changed by the last INSERT/UPDATE/DELETE.
   int64_t Changes() const;
+  // true when no transaction is open (SQLite ends one by itself after some errors).
+  bool Autocommit() const;
   sqlite3* Raw() const { return db_.get(); }
 
  private:

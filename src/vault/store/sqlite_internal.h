@@ -29,6 +29,20 @@ class Connection {
   bool InTransaction() const { return in_tx_; }
   void SetInTransaction(bool in) { in_tx_ = in; }
 
+  // A cached statement, refused inside a transaction that SQLite has already rolled back after
+  // an error (I/O, disk full): run outside it, the statement would commit on its own.
+  Result<Statement> Prepare(const std::string& sql, const char* what) {
+    VA_TRY_STATUS(Usable(what));
+    return db_.Prepare(sql, what);
+  }
+  Status Usable(const char* what) const {
+    if (in_tx_ && db_.Autocommit()) {
+      return Fail(ErrorKind::kSystem, std::string("sqlite: ") + what +
+                                          ": the transaction was rolled back by an earlier error");
+    }
+    return {};
+  }
+
   // Runs `fn` (returning a Result) so that its writes apply together: inside an open transaction
   // as a savepoint, otherwise in a transaction of its own (BEGIN IMMEDIATE, so it waits for
   // another writer up to the busy timeout instead of failing on a lock upgrade). Rolled back when
@@ -36,6 +50,7 @@ class Connection {
   template <typename F>
   auto Atomic(F&& fn) -> decltype(fn()) {
     const bool nested = in_tx_;
+    if (auto usable = Usable("begin"); !usable) return tl::unexpected(std::move(usable.error()));
     if (auto begun = db_.Exec(nested ? "SAVEPOINT va_op" : "BEGIN IMMEDIATE", "begin"); !begun) {
       return tl::unexpected(std::move(begun.error()));
     }

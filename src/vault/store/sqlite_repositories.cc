@@ -46,8 +46,7 @@ Result<std::optional<User>> FindOneUser(Connection& conn, const std::string& whe
                                         std::string_view key, const char* what) {
   auto lock = conn.Lock();
   VA_TRY(auto stmt,
-         conn.Db().Prepare(std::string("SELECT ") + kUserColumns + " FROM users WHERE " + where,
-                           what));
+         conn.Prepare(std::string("SELECT ") + kUserColumns + " FROM users WHERE " + where, what));
   stmt.Bind(1, key);
   VA_TRY(bool row, stmt.Step());
   if (!row) return std::optional<User>();
@@ -106,11 +105,11 @@ Result<bool> SqliteUsers::Insert(const User& user) {
   auto lock = conn_.Lock();
   // A taken email is an answer, not an error: DO NOTHING and look at the change count. Any other
   // violated constraint (a reused id) is still an error.
-  VA_TRY(auto stmt, conn_.Db().Prepare(
-                        "INSERT INTO users (id, email, roles, password_hash, status, created_at, "
-                        "disabled_at, disabled_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-                        "ON CONFLICT (email) DO NOTHING",
-                        "insert user"));
+  VA_TRY(auto stmt,
+         conn_.Prepare("INSERT INTO users (id, email, roles, password_hash, status, created_at, "
+                       "disabled_at, disabled_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                       "ON CONFLICT (email) DO NOTHING",
+                       "insert user"));
   stmt.Bind(1, user.id)
       .Bind(2, LowerAscii(user.email))
       .Bind(3, int64_t{user.roles})
@@ -137,14 +136,14 @@ Result<Page<User>> SqliteUsers::List(const PageRequest& page) {
   return conn_.Snapshot([&]() -> Result<Page<User>> {
     Page<User> out;
     {
-      VA_TRY(auto count, conn_.Db().Prepare("SELECT count(*) FROM users", "count users"));
+      VA_TRY(auto count, conn_.Prepare("SELECT count(*) FROM users", "count users"));
       VA_TRY(bool row, count.Step());
       if (row) out.total_count = count.Int(0);
     }
-    VA_TRY(auto stmt, conn_.Db().Prepare(std::string("SELECT ") + kUserColumns +
-                                             " FROM users ORDER BY created_at, rowid "
-                                             "LIMIT ?1 OFFSET ?2",
-                                         "list users"));
+    VA_TRY(auto stmt, conn_.Prepare(std::string("SELECT ") + kUserColumns +
+                                        " FROM users ORDER BY created_at, rowid "
+                                        "LIMIT ?1 OFFSET ?2",
+                                    "list users"));
     stmt.Bind(1, window.limit).Bind(2, window.offset);
     for (;;) {
       VA_TRY(bool row, stmt.Step());
@@ -160,15 +159,15 @@ Result<bool> SqliteUsers::SetStatus(std::string_view id, UserStatus status, int6
                                     std::string_view reason) {
   auto lock = conn_.Lock();
   if (status == UserStatus::kActive) {
-    VA_TRY(auto stmt, conn_.Db().Prepare("UPDATE users SET status = 'active', disabled_at = NULL, "
-                                         "disabled_reason = '' WHERE id = ?1",
-                                         "enable user"));
+    VA_TRY(auto stmt, conn_.Prepare("UPDATE users SET status = 'active', disabled_at = NULL, "
+                                    "disabled_reason = '' WHERE id = ?1",
+                                    "enable user"));
     stmt.Bind(1, id);
     VA_TRY_STATUS(stmt.Run());
   } else {
-    VA_TRY(auto stmt, conn_.Db().Prepare("UPDATE users SET status = 'disabled', disabled_at = ?2, "
-                                         "disabled_reason = ?3 WHERE id = ?1",
-                                         "disable user"));
+    VA_TRY(auto stmt, conn_.Prepare("UPDATE users SET status = 'disabled', disabled_at = ?2, "
+                                    "disabled_reason = ?3 WHERE id = ?1",
+                                    "disable user"));
     stmt.Bind(1, id).Bind(2, at).Bind(3, reason);
     VA_TRY_STATUS(stmt.Run());
   }
@@ -180,10 +179,10 @@ Result<bool> SqliteUsers::SetStatus(std::string_view id, UserStatus status, int6
 Status SqliteFiles::Insert(const FileRecord& file) {
   auto lock = conn_.Lock();
   VA_TRY(auto stmt,
-         conn_.Db().Prepare("INSERT INTO files (id, owner_id, name, content_type, size_bytes, "
-                            "checksum_sha256, uploaded_at, deleted_at) VALUES (?1, ?2, ?3, ?4, ?5, "
-                            "?6, ?7, ?8)",
-                            "insert file"));
+         conn_.Prepare("INSERT INTO files (id, owner_id, name, content_type, size_bytes, "
+                       "checksum_sha256, uploaded_at, deleted_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+                       "?6, ?7, ?8)",
+                       "insert file"));
   stmt.Bind(1, file.id)
       .Bind(2, file.owner_id)
       .Bind(3, file.name)
@@ -198,8 +197,8 @@ Status SqliteFiles::Insert(const FileRecord& file) {
 Result<std::optional<FileRecord>> SqliteFiles::FindById(std::string_view id) {
   auto lock = conn_.Lock();
   VA_TRY(auto stmt,
-         conn_.Db().Prepare(std::string("SELECT ") + kFileColumns + " FROM files f WHERE f.id = ?1",
-                            "find file"));
+         conn_.Prepare(std::string("SELECT ") + kFileColumns + " FROM files f WHERE f.id = ?1",
+                       "find file"));
   stmt.Bind(1, id);
   VA_TRY(bool row, stmt.Step());
   if (!row) return std::optional<FileRecord>();
@@ -213,18 +212,18 @@ Result<Page<FileRecord>> SqliteFiles::ListByOwner(std::string_view owner_id,
   return conn_.Snapshot([&]() -> Result<Page<FileRecord>> {
     Page<FileRecord> out;
     {
-      VA_TRY(auto count, conn_.Db().Prepare("SELECT count(*) FROM files WHERE owner_id = ?1 AND "
-                                            "deleted_at IS NULL",
-                                            "count files"));
+      VA_TRY(auto count, conn_.Prepare("SELECT count(*) FROM files WHERE owner_id = ?1 AND "
+                                       "deleted_at IS NULL",
+                                       "count files"));
       count.Bind(1, owner_id);
       VA_TRY(bool row, count.Step());
       if (row) out.total_count = count.Int(0);
     }
-    VA_TRY(auto stmt, conn_.Db().Prepare(std::string("SELECT ") + kFileColumns +
-                                             " FROM files f WHERE f.owner_id = ?1 AND "
-                                             "f.deleted_at IS NULL ORDER BY f.uploaded_at DESC, "
-                                             "f.rowid DESC LIMIT ?2 OFFSET ?3",
-                                         "list files"));
+    VA_TRY(auto stmt, conn_.Prepare(std::string("SELECT ") + kFileColumns +
+                                        " FROM files f WHERE f.owner_id = ?1 AND "
+                                        "f.deleted_at IS NULL ORDER BY f.uploaded_at DESC, "
+                                        "f.rowid DESC LIMIT ?2 OFFSET ?3",
+                                    "list files"));
     stmt.Bind(1, owner_id).Bind(2, window.limit).Bind(3, window.offset);
     for (;;) {
       VA_TRY(bool row, stmt.Step());
@@ -238,8 +237,8 @@ Result<Page<FileRecord>> SqliteFiles::ListByOwner(std::string_view owner_id,
 Result<bool> SqliteFiles::MarkDeleted(std::string_view id, int64_t at) {
   auto lock = conn_.Lock();
   VA_TRY(auto stmt,
-         conn_.Db().Prepare("UPDATE files SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
-                            "delete file"));
+         conn_.Prepare("UPDATE files SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+                       "delete file"));
   stmt.Bind(1, id).Bind(2, at);
   VA_TRY_STATUS(stmt.Run());
   return conn_.Db().Changes() == 1;
@@ -250,11 +249,11 @@ Result<bool> SqliteFiles::MarkDeleted(std::string_view id, int64_t at) {
 Status SqlitePermissions::Insert(const Permission& p) {
   auto lock = conn_.Lock();
   VA_TRY(auto stmt,
-         conn_.Db().Prepare("INSERT INTO permissions (id, file_id, client_id, granted_by, "
-                            "can_read, can_write, can_execute, expires_at, max_duration_seconds, "
-                            "created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                            "?10, ?11)",
-                            "insert permission"));
+         conn_.Prepare("INSERT INTO permissions (id, file_id, client_id, granted_by, "
+                       "can_read, can_write, can_execute, expires_at, max_duration_seconds, "
+                       "created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                       "?10, ?11)",
+                       "insert permission"));
   stmt.Bind(1, p.id)
       .Bind(2, p.file_id)
       .Bind(3, p.client_id)
@@ -271,9 +270,9 @@ Status SqlitePermissions::Insert(const Permission& p) {
 
 Result<std::optional<Permission>> SqlitePermissions::FindById(std::string_view id) {
   auto lock = conn_.Lock();
-  VA_TRY(auto stmt, conn_.Db().Prepare(std::string("SELECT ") + kPermissionColumns +
-                                           " FROM permissions p WHERE p.id = ?1",
-                                       "find permission"));
+  VA_TRY(auto stmt, conn_.Prepare(std::string("SELECT ") + kPermissionColumns +
+                                      " FROM permissions p WHERE p.id = ?1",
+                                  "find permission"));
   stmt.Bind(1, id);
   VA_TRY(bool row, stmt.Step());
   if (!row) return std::optional<Permission>();
@@ -288,7 +287,7 @@ Result<std::vector<PermissionView>> SqlitePermissions::ListByOwner(
                     "JOIN users u ON u.id = p.client_id WHERE f.owner_id = ?1";
   if (file_id) sql += " AND p.file_id = ?2";
   sql += " ORDER BY p.created_at DESC, p.rowid DESC";
-  VA_TRY(auto stmt, conn_.Db().Prepare(sql, "list permissions"));
+  VA_TRY(auto stmt, conn_.Prepare(sql, "list permissions"));
   stmt.Bind(1, owner_id);
   if (file_id) stmt.Bind(2, *file_id);
   std::vector<PermissionView> out;
@@ -307,11 +306,11 @@ Result<std::vector<PermissionView>> SqlitePermissions::ListByOwner(
 Result<std::optional<Permission>> SqlitePermissions::FindLatest(std::string_view client_id,
                                                                 std::string_view file_id) {
   auto lock = conn_.Lock();
-  VA_TRY(auto stmt, conn_.Db().Prepare(std::string("SELECT ") + kPermissionColumns +
-                                           " FROM permissions p WHERE p.client_id = ?1 AND "
-                                           "p.file_id = ?2 ORDER BY p.created_at DESC, "
-                                           "p.rowid DESC LIMIT 1",
-                                       "find latest permission"));
+  VA_TRY(auto stmt, conn_.Prepare(std::string("SELECT ") + kPermissionColumns +
+                                      " FROM permissions p WHERE p.client_id = ?1 AND "
+                                      "p.file_id = ?2 ORDER BY p.created_at DESC, "
+                                      "p.rowid DESC LIMIT 1",
+                                  "find latest permission"));
   stmt.Bind(1, client_id).Bind(2, file_id);
   VA_TRY(bool row, stmt.Step());
   if (!row) return std::optional<Permission>();
@@ -323,7 +322,7 @@ Result<std::vector<ViewableFile>> SqlitePermissions::ListViewable(std::string_vi
   auto lock = conn_.Lock();
   // One row per file: when several usable permissions exist for one file, the newest wins.
   VA_TRY(auto stmt,
-         conn_.Db().Prepare(
+         conn_.Prepare(
              std::string("SELECT * FROM (SELECT ") + kFileColumns + ", " + kPermissionColumns +
                  ", row_number() OVER (PARTITION BY p.file_id ORDER BY p.created_at DESC, "
                  "p.rowid DESC) AS rank FROM permissions p JOIN files f ON f.id = p.file_id "
@@ -346,10 +345,10 @@ Result<std::vector<ViewableFile>> SqlitePermissions::ListViewable(std::string_vi
 
 Result<bool> SqlitePermissions::Revoke(std::string_view id, int64_t at) {
   auto lock = conn_.Lock();
-  VA_TRY(auto stmt,
-         conn_.Db().Prepare(
-             "UPDATE permissions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-             "revoke permission"));
+  VA_TRY(
+      auto stmt,
+      conn_.Prepare("UPDATE permissions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                    "revoke permission"));
   stmt.Bind(1, id).Bind(2, at);
   VA_TRY_STATUS(stmt.Run());
   return conn_.Db().Changes() == 1;
@@ -359,9 +358,9 @@ Result<std::vector<std::string>> SqlitePermissions::RevokeAllForFile(std::string
                                                                      int64_t at) {
   auto lock = conn_.Lock();
   // One statement: the rows it changes are exactly the ids it returns.
-  VA_TRY(auto stmt, conn_.Db().Prepare("UPDATE permissions SET revoked_at = ?2 WHERE file_id = ?1 "
-                                       "AND revoked_at IS NULL RETURNING id",
-                                       "revoke permissions of file"));
+  VA_TRY(auto stmt, conn_.Prepare("UPDATE permissions SET revoked_at = ?2 WHERE file_id = ?1 "
+                                  "AND revoked_at IS NULL RETURNING id",
+                                  "revoke permissions of file"));
   stmt.Bind(1, file_id).Bind(2, at);
   std::vector<std::string> ids;
   for (;;) {
@@ -380,17 +379,17 @@ Status SqliteTokens::Insert(const RefreshToken& token) {
     {
       // The first token of a login creates its family; a family once revoked stays revoked.
       VA_TRY(auto family,
-             conn_.Db().Prepare("INSERT INTO token_families (id, user_id, revoked) VALUES (?1, ?2, "
-                                "?3) ON CONFLICT (id) DO UPDATE SET revoked = max(revoked, "
-                                "excluded.revoked)",
-                                "insert token family"));
+             conn_.Prepare("INSERT INTO token_families (id, user_id, revoked) VALUES (?1, ?2, "
+                           "?3) ON CONFLICT (id) DO UPDATE SET revoked = max(revoked, "
+                           "excluded.revoked)",
+                           "insert token family"));
       family.Bind(1, token.family_id).Bind(2, token.user_id).Bind(3, int64_t{token.family_revoked});
       VA_TRY_STATUS(family.Run());
     }
-    VA_TRY(auto stmt, conn_.Db().Prepare("INSERT INTO refresh_tokens (token_hash, family_id, "
-                                         "user_id, issued_at, expires_at, used_at) VALUES (?1, "
-                                         "?2, ?3, ?4, ?5, ?6)",
-                                         "insert refresh token"));
+    VA_TRY(auto stmt, conn_.Prepare("INSERT INTO refresh_tokens (token_hash, family_id, "
+                                    "user_id, issued_at, expires_at, used_at) VALUES (?1, "
+                                    "?2, ?3, ?4, ?5, ?6)",
+                                    "insert refresh token"));
     stmt.Bind(1, token.token_hash)
         .Bind(2, token.family_id)
         .Bind(3, token.user_id)
@@ -403,11 +402,11 @@ Status SqliteTokens::Insert(const RefreshToken& token) {
 
 Result<std::optional<RefreshToken>> SqliteTokens::Find(std::string_view token_hash) {
   auto lock = conn_.Lock();
-  VA_TRY(auto stmt, conn_.Db().Prepare(
-                        "SELECT t.token_hash, t.family_id, t.user_id, t.issued_at, t.expires_at, "
-                        "t.used_at, f.revoked FROM refresh_tokens t JOIN token_families f ON "
-                        "f.id = t.family_id WHERE t.token_hash = ?1",
-                        "find refresh token"));
+  VA_TRY(auto stmt,
+         conn_.Prepare("SELECT t.token_hash, t.family_id, t.user_id, t.issued_at, t.expires_at, "
+                       "t.used_at, f.revoked FROM refresh_tokens t JOIN token_families f ON "
+                       "f.id = t.family_id WHERE t.token_hash = ?1",
+                       "find refresh token"));
   stmt.Bind(1, token_hash);
   VA_TRY(bool row, stmt.Step());
   if (!row) return std::optional<RefreshToken>();
@@ -425,9 +424,9 @@ Result<std::optional<RefreshToken>> SqliteTokens::Find(std::string_view token_ha
 Result<bool> SqliteTokens::MarkUsed(std::string_view token_hash, int64_t at) {
   auto lock = conn_.Lock();
   // Atomic across threads and processes: only one UPDATE can see used_at IS NULL.
-  VA_TRY(auto stmt, conn_.Db().Prepare("UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash "
-                                       "= ?1 AND used_at IS NULL",
-                                       "mark refresh token used"));
+  VA_TRY(auto stmt, conn_.Prepare("UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash "
+                                  "= ?1 AND used_at IS NULL",
+                                  "mark refresh token used"));
   stmt.Bind(1, token_hash).Bind(2, at);
   VA_TRY_STATUS(stmt.Run());
   return conn_.Db().Changes() == 1;
@@ -435,16 +434,16 @@ Result<bool> SqliteTokens::MarkUsed(std::string_view token_hash, int64_t at) {
 
 Status SqliteTokens::RevokeFamily(std::string_view family_id) {
   auto lock = conn_.Lock();
-  VA_TRY(auto stmt, conn_.Db().Prepare("UPDATE token_families SET revoked = 1 WHERE id = ?1",
-                                       "revoke token family"));
+  VA_TRY(auto stmt, conn_.Prepare("UPDATE token_families SET revoked = 1 WHERE id = ?1",
+                                  "revoke token family"));
   stmt.Bind(1, family_id);
   return stmt.Run();
 }
 
 Status SqliteTokens::RevokeAllForUser(std::string_view user_id) {
   auto lock = conn_.Lock();
-  VA_TRY(auto stmt, conn_.Db().Prepare("UPDATE token_families SET revoked = 1 WHERE user_id = ?1",
-                                       "revoke token families of user"));
+  VA_TRY(auto stmt, conn_.Prepare("UPDATE token_families SET revoked = 1 WHERE user_id = ?1",
+                                  "revoke token families of user"));
   stmt.Bind(1, user_id);
   return stmt.Run();
 }

@@ -271,6 +271,7 @@ TEST_F(SqliteStoreTest, UsersInsertWithAReusedIdIsAnError) {
 
 TEST_F(SqliteStoreTest, UsersListPagesOldestFirstWithTotal) {
   std::vector<std::string> ids;
+  ids.reserve(5);
   for (int i = 0; i < 5; ++i) {
     // Two share a timestamp: insertion order breaks the tie.
     ids.push_back(AddUser("u" + std::to_string(i) + "@example.com",
@@ -796,6 +797,36 @@ TEST_F(SqliteStoreTest, FailedStatementInsideATransactionLeavesItUsable) {
   });
   ASSERT_TRUE(st) << st.error().message;
   EXPECT_TRUE(*store_->Users().FindById(fresh.id));
+}
+
+TEST_F(SqliteStoreTest, NothingRunsOutsideATransactionSqliteRolledBack) {
+  // SQLite ends a transaction by itself after some errors (disk full, I/O, RAISE(ROLLBACK)).
+  // A body that ignores the error must not go on writing in autocommit mode.
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec("CREATE TRIGGER test_rollback BEFORE INSERT ON users WHEN NEW.email = "
+                       "'rollback@example.com' BEGIN SELECT RAISE(ROLLBACK, 'disk on fire'); END"),
+              SQLITE_OK);
+  }
+  User first = MakeUser("first@example.com");
+  User later = MakeUser("later@example.com");
+  std::string later_error;
+  auto st = store_->InTransaction([&]() -> Status {
+    VA_TRY_STATUS(store_->Users().Insert(first));
+    auto failed = store_->Users().Insert(MakeUser("rollback@example.com"));
+    EXPECT_FALSE(failed);
+    auto after = store_->Users().Insert(later);  // ignoring the error above
+    EXPECT_FALSE(after);
+    if (!after) later_error = after.error().message;
+    auto token = store_->Tokens().Insert(MakeToken(first, "fam_x", 1));
+    EXPECT_FALSE(token);
+    return {};
+  });
+  EXPECT_FALSE(st);
+  EXPECT_THAT(later_error, HasSubstr("rolled back by an earlier error"));
+  EXPECT_FALSE(*store_->Users().FindById(first.id));
+  EXPECT_FALSE(*store_->Users().FindById(later.id));
+  AddUser("usable@example.com");
 }
 
 TEST_F(SqliteStoreTest, OtherThreadsWaitForATransactionAndDoNotJoinIt) {
