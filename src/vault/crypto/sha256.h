@@ -23,6 +23,7 @@ class Sha256Stream {
 
   void Update(std::string_view bytes);
   void Update(std::span<const char> bytes) { Update(std::string_view(bytes.data(), bytes.size())); }
+  void Update(const char* text) { Update(std::string_view(text)); }
   // The digest of everything given so far as 64 lowercase hex characters; the stream then
   // starts over empty.
   std::string FinalHex();
