@@ -363,10 +363,16 @@ Result<DestroyReport> Sandbox::Destroy(std::chrono::nanoseconds timeout) {
     report.method = "cgroup.kill";
   }
   if (pidfd_ && !init_status_) {
-    // init's death takes the whole PID namespace; its pidfd turns readable only once every
-    // process of the namespace has been reaped.
+    // init's death takes the whole PID namespace with it.
     VA_TRY(bool sent, PidfdSendSignal(pidfd_.Get(), SIGKILL));
     (void)sent;
+  }
+  // With a cgroup, "nothing left" is its populated flag going to 0: every process has exited
+  // (init's last zombies are reaped by the kernel as init finishes). Without one, init's pidfd
+  // turns readable only once every process of its namespace has been reaped.
+  VA_TRY(bool empty, cgroups_.WaitEmpty(deadline));
+  if (!empty) return Fail(ErrorKind::kTimeout, "cgroup: " + id_ + " still populated after kill");
+  if (pidfd_ && !init_status_) {
     VA_TRY(short revents,
            PollOne(pidfd_.Get(), POLLIN, std::chrono::milliseconds(MillisUntil(deadline))));
     if (revents == 0) {
@@ -375,8 +381,6 @@ Result<DestroyReport> Sandbox::Destroy(std::chrono::nanoseconds timeout) {
     ReapInit(true);
   }
   death_pipe_.Reset();
-  VA_TRY(bool empty, cgroups_.WaitEmpty(deadline));
-  if (!empty) return Fail(ErrorKind::kTimeout, "cgroup: " + id_ + " still populated after kill");
   VA_TRY_STATUS(cgroups_.Remove(deadline));
   VA_TRY_STATUS(scratch_.Remove());
   report.elapsed = MonoNow() - start;
