@@ -152,6 +152,11 @@ TEST_F(SqliteStoreTest, CreatesAPrivateWalDatabaseAtTheLatestVersion) {
   struct stat st {};
   ASSERT_EQ(::stat(path_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+  AddUser("wal@example.com");  // the write-ahead log and its index exist now, as private
+  for (const char* suffix : {"-wal", "-shm"}) {
+    ASSERT_EQ(::stat((path_ + suffix).c_str(), &st), 0) << suffix;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << suffix;
+  }
   auto version = store_->SchemaVersion();
   ASSERT_TRUE(version);
   EXPECT_EQ(*version, SqliteStore::kSchemaVersion);
