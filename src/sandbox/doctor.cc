@@ -19,6 +19,7 @@
 #include "base/ids.h"
 #include "base/log.h"
 #include "base/sys.h"
+#include "proc/group.h"
 #include "proc/process.h"
 #include "sandbox/cgroups.h"
 #include "sandbox/landlock.h"
@@ -154,11 +155,21 @@ void ProbeLayers(std::vector<Line>& lines, int min_abi) {
            filter ? "filters available; allow-list of " + std::to_string(filter->Instructions()) +
                         " instructions"
                   : filter.error().message);
+  // cgroup.kill exists in every non-root cgroup of a kernel that has it: try one of our own.
   auto v2 = OwnV2Dir();
-  bool kill = v2 && ::access((*v2 + "/cgroup.kill").c_str(), F_OK) == 0;
+  if (!v2) {
+    AddLayer(lines, "cgroup kill", false, "no cgroup2 file system is mounted");
+    return;
+  }
+  auto probe_cg = Cgroup::Create(*v2, "va-doctor-" + RandomHex(6));
+  if (!probe_cg) {
+    AddLayer(lines, "cgroup kill", false, "cannot create a cgroup: " + probe_cg.error().message);
+    return;
+  }
+  bool kill = probe_cg->HasKillFile();
   AddLayer(lines, "cgroup kill", kill,
-           kill ? "cgroup.kill in " + *v2
-                : "no cgroup.kill (destroy would rely on the pid namespace's init)");
+           kill ? "cgroup.kill under " + *v2
+                : "no cgroup.kill in this kernel (destroy would rely on the pid namespace's init)");
 }
 
 // Parses the probe's "<verdict> <name>: <detail>" lines.

@@ -77,6 +77,16 @@ std::string RlimitName(int resource) {
   }
 }
 
+std::string RlimitsText(const std::vector<RlimitEntry>& rlimits) {
+  std::string out;
+  for (const auto& r : rlimits) {
+    if (!out.empty()) out += ", ";
+    out += RlimitName(r.resource) + "=" +
+           (r.value == RLIM_INFINITY ? std::string("unlimited") : std::to_string(r.value));
+  }
+  return out.empty() ? "none" : out;
+}
+
 Status ValidateSpec(const Spec& spec) {
   if (!spec.id.starts_with("sbx_") || spec.id.size() < 8 || spec.id.size() > 64 ||
       spec.id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
@@ -294,7 +304,7 @@ Result<Sandbox> Create(const Policy& policy, const Spec& spec) {
           (ruleset.Scoped() ? ", signals and abstract sockets scoped" : ""),
       "seccomp: allow-list of " + std::to_string(seccomp.Instructions()) + " BPF instructions",
       "capabilities: none, no_new_privs",
-      "rlimits: " + std::to_string(policy.rlimits.size()),
+      "rlimits: " + RlimitsText(policy.rlimits),
       "cgroup: " + sb.cgroups_.LimitsDescription() +
           (sb.cgroups_.HasKill() ? ", cgroup.kill" : ", kill through the pid namespace"),
   };
