@@ -37,7 +37,7 @@ bool IsResourceId(std::string_view id) {
 
 }  // namespace
 
-void Meta::Add(std::string_view key, std::string encoded) {
+void Meta::Add(std::string_view key, std::string_view encoded) {
   body_ += body_.empty() ? "" : ",";
   body_ += Encode(boost::json::string(key));
   body_ += ':';
@@ -133,6 +133,7 @@ AppStatus CheckAuditQuery(const AuditQuery& query) {
 
 }  // namespace
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): by value like OwnerAudit, which edits it.
 AppResult<Page<AuditEntry>> VaultApp::AdminAudit(const Actor& actor, AuditQuery query) {
   if (auto ok = RequireRoleFor(actor, Role::kAdmin, "audit", ""); !ok) {
     return tl::unexpected(ok.error());

@@ -38,7 +38,7 @@ TEST_F(AuthTest, LoginIssuesTokensAndAudits) {
   ASSERT_EQ(tokens.size(), 1u);
   EXPECT_EQ(tokens[0].token_hash, digest_.Sha256Hex(login->refresh_token));
   EXPECT_EQ(tokens[0].user_id, user.id);
-  EXPECT_EQ(tokens[0].expires_at, clock_.Seconds() + 30 * 24 * 3600);
+  EXPECT_EQ(tokens[0].expires_at, clock_.Seconds() + int64_t{30} * 24 * 3600);
 
   auto entry = LastAudit();
   EXPECT_EQ(entry.action, "LoginSucceeded");
@@ -196,7 +196,7 @@ TEST_F(AuthTest, RefreshRefusesUnknownExpiredAndDisabled) {
   }
   auto login = app_->Login("jack@example.com", kPassword, Meta());
   ASSERT_TRUE(login.has_value());
-  clock_.Advance(30 * 24 * 3600);
+  clock_.Advance(int64_t{30} * 24 * 3600);
   auto expired = app_->Refresh(login->refresh_token, Meta());
   ASSERT_FALSE(expired.has_value());
   EXPECT_EQ(expired.error().code, Code::kUnauthenticated);

@@ -72,16 +72,14 @@ TEST_F(FilesTest, FileNameValidation) {
       "/etc/passwd",
       "a\\b",
       "\x01",
-      "a\x7f"
-      "b",
+      "a\177b",
       std::string("a\0b", 3),
       "tab\there",
       "new\nline",
       "\xff",
       "\xc0\xaf",
       "\xed\xa0\x80",
-      "c1\xc2\x85"
-      "ctl",
+      "c1\302\205ctl",
       std::string(256, 'n'),
   };
   for (const auto& name : bad) {

@@ -57,7 +57,7 @@ class Meta {
   std::string Json() const;
 
  private:
-  void Add(std::string_view key, std::string encoded);
+  void Add(std::string_view key, std::string_view encoded);
   std::string body_;
 };
 

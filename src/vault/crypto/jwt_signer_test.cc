@@ -116,8 +116,7 @@ TEST(JwtSignerTest, OnlyHs256HeadersAreAccepted) {
       R"({"alg":"HS256","crit":["exp"]})",
       R"([])",
       R"("HS256")",
-      R"({"alg":"HS256","typ":"JWT"} )"
-      "x",
+      R"({"alg":"HS256","typ":"JWT"} x)",
   };
   for (const auto& header : headers) {
     auto r = signer.Verify(Forge(header, kPayload, Key(1)), kNow);
@@ -203,7 +202,8 @@ TEST(JwtSignerTest, RandomMutationsAreNeverAccepted) {
   const std::string good = signer.Sign(Claims());
   std::mt19937 rng(12345);  // a fixed seed: the same mutations on every run
   const std::string alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ \x00\xff";
+      std::string("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ ") + '\0' +
+      '\xff';
   int accepted = 0;
   for (int i = 0; i < 20000; ++i) {
     std::string token = good;
