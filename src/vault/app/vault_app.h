@@ -27,7 +27,7 @@ namespace va::vault {
 
 struct AppConfig {
   int64_t access_token_ttl_seconds = 900;
-  int64_t refresh_token_ttl_seconds = 30 * 24 * 3600;
+  int64_t refresh_token_ttl_seconds = int64_t{30} * 24 * 3600;
   int64_t max_upload_bytes = int64_t{1} << 30;
   int64_t max_session_seconds = 28800;
   // Failed logins allowed per account and per client IP within the window.
@@ -123,7 +123,8 @@ class VaultApp {
   AppResult<User> CreateUser(const Actor* actor, const NewUser& request);
   AppResult<Page<User>> ListUsers(const Actor* actor, const PageRequest& page);
   // Disabling revokes the user's refresh tokens and calls OnUserDisabled. UserNotFound.
-  AppResult<User> DisableUser(const Actor& actor, std::string_view user_id, std::string_view reason);
+  AppResult<User> DisableUser(const Actor& actor, std::string_view user_id,
+                              std::string_view reason);
   AppResult<User> EnableUser(const Actor& actor, std::string_view user_id);
 
   // --- audit (§11) ---------------------------------------------------------------------------
@@ -168,7 +169,8 @@ class VaultApp {
   // Forbidden unless the actor holds `role`; audits a Denied entry naming `resource`.
   AppStatus RequireRole(const Actor& actor, Role role, std::string_view resource);
   // Validates a page request against the configured limits (InvalidInput).
-  AppResult<PageRequest> CheckPage(std::optional<int64_t> page, std::optional<int64_t> page_size) const;
+  AppResult<PageRequest> CheckPage(std::optional<int64_t> page,
+                                   std::optional<int64_t> page_size) const;
 
  private:
   struct Throttle;
