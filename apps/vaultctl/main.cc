@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "base/ids.h"
 #include "base/log.h"
+#include "sandbox/doctor.h"
 #include "vault/app/vault_app.h"
 #include "vault/crypto/argon2_hasher.h"
 #include "vault/crypto/jwt_signer.h"
@@ -36,6 +37,7 @@ EXAMPLES
   printf '%s\n' "$PASSWORD" | vaultctl --data-dir ./vault-data user add \
       --email admin@example.com --role admin --password-stdin
   vaultctl --data-dir ./vault-data user list --json
+  vaultctl doctor
 
 EXIT STATUS
   0 done, 1 the operation failed (the reason is on stderr), 2 bad usage
@@ -127,12 +129,27 @@ int main(int argc, char** argv) {
   CLI::App* list = user->add_subcommand("list", "print every user");
   list->add_flag("--json", json_out, "print JSON");
 
+  CLI::App* doctor = cli.add_subcommand(
+      "doctor",
+      "check that this host can run sandboxes: report each isolation layer, then try to escape "
+      "from a real sandbox; exit 0 only if every layer is in force and every attempt is denied");
+  doctor->add_flag("--json", json_out, "print one JSON object");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return cli.exit(e) == 0 ? 0 : 2;
   }
   va::InitLogging({.program = "vaultctl", .level = va::LogLevel::kError});
+  if (doctor->parsed()) {
+    std::string exe(4096, '\0');
+    ssize_t n = readlink("/proc/self/exe", exe.data(), exe.size() - 1);
+    exe.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    va::sandbox::DoctorOptions options;
+    options.json = json_out;
+    options.bin_dir = exe.substr(0, exe.rfind('/'));
+    return va::sandbox::RunDoctor(options);
+  }
   while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
   if (database.empty()) database = "sqlite://" + data_dir + "/vault.db";
   if (auto ok = va::vault::PrepareDataDir(data_dir); !ok) return Die(ok.error().message);
