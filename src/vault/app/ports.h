@@ -80,8 +80,8 @@ class PermissionRepository {
   virtual Result<std::optional<Permission>> FindById(std::string_view id) = 0;
   // Permissions on files of `owner_id` (all of them, or those of one file), newest first,
   // revoked ones included.
-  virtual Result<std::vector<PermissionView>> ListByOwner(std::string_view owner_id,
-                                                          std::optional<std::string_view> file_id) = 0;
+  virtual Result<std::vector<PermissionView>> ListByOwner(
+      std::string_view owner_id, std::optional<std::string_view> file_id) = 0;
   // The newest permission of (client, file), whatever its state; nullopt when none was granted.
   virtual Result<std::optional<Permission>> FindLatest(std::string_view client_id,
                                                        std::string_view file_id) = 0;

@@ -88,7 +88,7 @@ struct AuditEntry {
   int64_t timestamp = 0;
   std::string actor_id;  // empty when unknown (failed login of an unknown email)
   std::string actor_email;
-  std::string action;  // PascalCase: LoginSucceeded, FileUploaded, …
+  std::string action;         // PascalCase: LoginSucceeded, FileUploaded, …
   std::string resource_type;  // "user", "file", "permission", "session", "auth"
   std::string resource_id;
   AuditResult result = AuditResult::kSuccess;
