@@ -136,8 +136,8 @@ std::optional<double> TimeBareKill200(const std::string& probe) {
   return ms;
 }
 
-void Add(std::vector<va::bench::Row>& rows, const std::string& name, std::vector<double> samples,
-         const std::string& note) {
+void Add(std::vector<va::bench::Row>& rows, const std::string& name,
+         const std::vector<double>& samples, const std::string& note) {
   rows.push_back({name, va::bench::Summarize(samples), samples.empty() ? "failed: " + note : note});
 }
 

@@ -77,6 +77,8 @@ class World {
     tcp_port_ = ntohs(in.sin_port);
   }
   ~World() {
+    // Whatever a killed helper supervisor left (a failed test): cgroups and scratch dirs.
+    (void)Sweep(scratch_);
     if (outside_) {
       (void)outside_->Signal(SIGKILL);
       (void)outside_->WaitExit(std::chrono::seconds(5));
@@ -441,8 +443,8 @@ TEST_F(SandboxTest, LandlockMinimumAboveTheKernelRefuses) {
   EXPECT_FALSE(Exists(world_.Scratch() + "/" + spec.id));
 }
 
-TEST_F(SandboxTest, MountFailureRefusesNamingTheMount) {
-  // A policy path that vanished after the policy was built.
+TEST_F(SandboxTest, VanishedPolicyPathRefusesNamingLandlock) {
+  // A policy path that vanished after the policy was built: no rule can be made for it.
   std::string gone = world_.Tmp().File("gone");
   ASSERT_EQ(::mkdir(gone.c_str(), 0755), 0);
   auto p = PolicyBuilder().ReadOnly("/usr").ReadOnly(gone).Executable(world_.Probe()).Build();
@@ -456,6 +458,26 @@ TEST_F(SandboxTest, MountFailureRefusesNamingTheMount) {
   ASSERT_FALSE(sb.has_value());
   EXPECT_EQ(sb.error().message.rfind("landlock: ", 0), 0u) << sb.error().message;
   EXPECT_NE(sb.error().message.find(gone), std::string::npos) << sb.error().message;
+  EXPECT_FALSE(Exists(world_.Scratch() + "/" + spec.id));
+}
+
+TEST_F(SandboxTest, MountFailureInsideRefusesNamingTheMount) {
+  // A tmpfs below a bound file cannot be made: the child's mount step fails and says which.
+  auto p = PolicyBuilder()
+               .ReadOnly("/usr")
+               .ReadOnly("/etc/ld.so.cache")
+               .Tmpfs("/etc/ld.so.cache/x", 1 << 20)
+               .Executable(world_.Probe())
+               .Build();
+  ASSERT_TRUE(p.has_value()) << p.error().message;
+  Spec spec;
+  spec.id = NewSandboxId();
+  spec.scratch_root = world_.Scratch();
+  spec.argv = {world_.Probe(), "--sbx-id=" + spec.id};
+  auto sb = Create(*p, spec);
+  ASSERT_FALSE(sb.has_value());
+  EXPECT_EQ(sb.error().message, "mount: mkdir /etc/ld.so.cache/x: Not a directory");
+  EXPECT_FALSE(Exists(world_.Scratch() + "/" + spec.id));
 }
 
 TEST_F(SandboxTest, ProgramThatIsNotAnExecutableOfThePolicyIsRefused) {
