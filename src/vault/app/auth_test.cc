@@ -5,7 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "vault/app/testing/app_fixture.h"
 
@@ -184,6 +187,24 @@ TEST_F(AuthTest, RefreshRotatesAndReuseRevokesTheFamily) {
   EXPECT_EQ(latest.error().code, Code::kUnauthenticated);
   // The other login's family is untouched.
   EXPECT_TRUE(app_->Refresh(other_login->refresh_token, Meta()));
+}
+
+TEST_F(AuthTest, ConcurrentRefreshesOfOneTokenHaveOneWinner) {
+  MakeUser("race@example.com", {"client"});
+  auto login = app_->Login("race@example.com", kPassword, Meta());
+  ASSERT_TRUE(login.has_value());
+  std::atomic<int> winners{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      if (app_->Refresh(login->refresh_token, Meta())) ++winners;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_LE(winners.load(), 1);
+  // Every loser was a replay, so the family is gone, the winner's new token included.
+  for (const auto& t : store_.RefreshTokens()) EXPECT_TRUE(t.family_revoked);
+  EXPECT_FALSE(Audited("RefreshTokenReused").empty());
 }
 
 TEST_F(AuthTest, RefreshRefusesUnknownExpiredAndDisabled) {
