@@ -195,6 +195,7 @@ TEST_F(AuthTest, ConcurrentRefreshesOfOneTokenHaveOneWinner) {
   ASSERT_TRUE(login.has_value());
   std::atomic<int> winners{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
       if (app_->Refresh(login->refresh_token, Meta())) ++winners;
