@@ -149,7 +149,9 @@ Result<Sandbox> Create(const Policy& policy, const Spec& spec) {
   if (!spec.file.empty()) VA_TRY_STATUS(ruleset.AllowPath(spec.file, kFsReadFile));
   const uint64_t tmpfs_access =
       ruleset.HandledFs() & ~(kFsExecute | kFsIoctlDev | kFsMakeChar | kFsMakeBlock);
-  VA_TRY(SeccompProgram seccomp, SeccompProgram::BuildAllowList());
+  const Result<SeccompProgram>& compiled = SeccompProgram::AllowList();
+  if (!compiled) return tl::unexpected(compiled.error());
+  const SeccompProgram& seccomp = *compiled;
   VA_TRY(MountPlan mounts,
          MountPlan::Build(policy, spec.file, spec.file_target, tmpfs_access, kReadRights));
 

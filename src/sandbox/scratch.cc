@@ -8,7 +8,6 @@
 
 #include <sstream>
 
-#include "base/file.h"
 #include "base/log.h"
 #include "base/sys.h"
 #include "proc/identity.h"
@@ -151,8 +150,17 @@ ScratchDir::~ScratchDir() {
 }
 
 Status ScratchDir::WriteRecord(const OwnerRecord& record) const {
-  auto st = WriteFileAtomic(path_ + "/" + kOwnerFile, FormatOwnerRecord(record), 0600);
-  if (!st) return tl::unexpected(std::move(st.error()).Context("scratch"));
+  // Atomic (a temporary file renamed over the record) but not fsync'ed: a record only matters
+  // within one boot (after a reboot the boot id differs and the sweep removes the directory
+  // whatever it holds), and two fsyncs would double the cost of creating a sandbox.
+  std::string tmp = path_ + "/" + kOwnerFile + ".tmp";
+  auto fd = Open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+  if (!fd) return tl::unexpected(std::move(fd.error()).Context("scratch"));
+  auto st = WriteAll(fd->Get(), FormatOwnerRecord(record));
+  if (!st) return tl::unexpected(std::move(st.error()).Context("scratch: write " + tmp));
+  if (::rename(tmp.c_str(), (path_ + "/" + kOwnerFile).c_str()) != 0) {
+    return SysFail("scratch: rename " + tmp);
+  }
   return {};
 }
 

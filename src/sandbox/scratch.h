@@ -2,7 +2,8 @@
 // its own mount namespace only) and its owner record, which names the supervisor (pid, start
 // time, boot id), the sandbox's init and its cgroups so that a later supervisor can tell whether
 // the owner is alive and, if not, destroy what it left (see sweep.h). The record is versioned,
-// written atomically before any cgroup exists, and read defensively. ScratchDir owns the
+// written atomically (not fsync'ed: it matters only within one boot) before any cgroup exists,
+// and read defensively. ScratchDir owns the
 // directory: move-only, removed (recursively) on destruction.
 #pragma once
 

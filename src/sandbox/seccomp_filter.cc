@@ -306,6 +306,11 @@ Result<SeccompProgram> SeccompProgram::BuildAllowList() {
   return SeccompProgram(std::move(filter));
 }
 
+const Result<SeccompProgram>& SeccompProgram::AllowList() {
+  static const Result<SeccompProgram> program = BuildAllowList();
+  return program;
+}
+
 int InstallSeccomp(const sock_fprog* program) {
   return ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, program, 0, 0);
 }

@@ -19,6 +19,8 @@ class SeccompProgram {
   // The production allow-list: what a dynamically linked C/C++ program needs to compute, read its
   // files, use memory, threads, pipes and AF_UNIX sockets, and exec once.
   static Result<SeccompProgram> BuildAllowList();
+  // The same program, compiled once per process (thread-safe); the reference stays valid.
+  static const Result<SeccompProgram>& AllowList();
 
   // For the child: the program in the form prctl(PR_SET_SECCOMP) takes. Valid while *this lives.
   const sock_fprog* Program() const { return &prog_; }
