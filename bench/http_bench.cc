@@ -10,7 +10,9 @@
 // one server thread, each server is pinned to CPU 0 and wrk to CPU 1 (when there are two CPUs),
 // so that neither the server nor the client steals the other's core; with more threads nothing
 // is pinned. Any non-2xx response or socket error fails the benchmark. Both servers are stopped
-// with SIGTERM and must exit 0; the temporary directory is removed.
+// with SIGTERM and must exit 0; the temporary directory is removed. Besides wrk's numbers, each
+// row shows the server's CPU time per request (all its threads, from /proc/PID/task/*/schedstat),
+// which other load on the machine disturbs far less than throughput.
 //
 // Usage: http_bench [--quick] [--threads 1,2] [--rounds N] [--duration SECONDS]
 //                   [--connections N]
@@ -172,6 +174,17 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   uint16_t Port() const { return port_; }
+  // CPU time the server's threads have used so far (sum of /proc/PID/task/*/schedstat), in ns.
+  uint64_t CpuNs() const {
+    uint64_t total = 0;
+    std::error_code ec;
+    const std::string tasks = "/proc/" + std::to_string(process_->Pid()) + "/task";
+    for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+      auto text = va::ReadSmallFile(task.path().string() + "/schedstat");
+      if (text) total += std::strtoull(text->c_str(), nullptr, 10);
+    }
+    return total;
+  }
   std::string Url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
@@ -296,6 +309,7 @@ struct WrkResult {
   uint64_t requests = 0;
   uint64_t non_2xx = 0;
   uint64_t socket_errors = 0;
+  double server_cpu_us = 0;  // server CPU time per request, microseconds
 };
 
 // "215.32us", "1.20ms", "2.00s", "1.00m" → milliseconds; throws on anything else.
@@ -363,8 +377,8 @@ WrkResult ParseWrk(const std::string& out) {
   return r;
 }
 
-WrkResult RunWrk(const Options& o, const std::string& url, const std::string& token, int duration_s,
-                 int cpu) {
+WrkResult RunWrk(const Options& o, const Server& server, const std::string& url,
+                 const std::string& token, int duration_s, int cpu) {
   std::vector<std::string> argv = {"wrk",
                                    "-t1",
                                    "-c" + std::to_string(o.connections),
@@ -374,12 +388,17 @@ WrkResult RunWrk(const Options& o, const std::string& url, const std::string& to
                                    "Authorization: Bearer " + token,
                                    url};
   ScopedCpu pin(cpu);
+  const uint64_t cpu_before = server.CpuNs();
   auto r = va::testing::RunCommand(argv, std::nullopt, {}, seconds(duration_s + 60));
+  const uint64_t cpu_used = server.CpuNs() - cpu_before;
   if (!r) Fail("wrk: " + r.error().message);
   if (!r->status || r->status->signaled || r->status->code != 0) {
     Fail("wrk failed: " + r->Describe());
   }
   WrkResult w = ParseWrk(r->out);
+  if (w.requests > 0) {
+    w.server_cpu_us = static_cast<double>(cpu_used) / 1e3 / static_cast<double>(w.requests);
+  }
   if (w.non_2xx != 0 || w.socket_errors != 0) {
     Fail("wrk against " + url + ": " + std::to_string(w.non_2xx) + " non-2xx responses, " +
          std::to_string(w.socket_errors) + " socket errors:\n" + r->out);
@@ -440,14 +459,14 @@ std::pair<Measured, Measured> MeasureThreads(const Options& o, unsigned threads,
   const std::string hello_url = hello.Url("/");
   std::fprintf(stderr, "http_bench: %u thread(s)%s: warm-up", threads,
                pin ? " (servers on CPU 0, wrk on CPU 1)" : "");
-  RunWrk(o, hello_url, token, 1, client_cpu);
-  RunWrk(o, vault_url, token, 1, client_cpu);
+  RunWrk(o, hello, hello_url, token, 1, client_cpu);
+  RunWrk(o, vaultd, vault_url, token, 1, client_cpu);
   Measured h{"hello", threads, pin, LoadAvg(), {}};
   Measured v{"vaultd", threads, pin, h.load, {}};
   for (int i = 0; i < o.rounds; ++i) {
     std::fprintf(stderr, ", round %d/%d", i + 1, o.rounds);
-    h.rounds.push_back(RunWrk(o, hello_url, token, o.duration_s, client_cpu));
-    v.rounds.push_back(RunWrk(o, vault_url, token, o.duration_s, client_cpu));
+    h.rounds.push_back(RunWrk(o, hello, hello_url, token, o.duration_s, client_cpu));
+    v.rounds.push_back(RunWrk(o, vaultd, vault_url, token, o.duration_s, client_cpu));
   }
   std::fprintf(stderr, "\n");
   std::string problems = hello.Stop();
@@ -477,8 +496,8 @@ int main(int argc, char** argv) {
         "wrk -t1 -c%d -d%ds --latency, same Authorization header; median of %d round(s); "
         "load at start %s\n",
         kFiles, o.connections, o.duration_s, o.rounds, load_start.c_str());
-    std::printf("%-20s %7s %11s %9s %9s %9s %9s  %s\n", "server", "threads", "req/s", "p50 ms",
-                "p90 ms", "p99 ms", "ratio", "note");
+    std::printf("%-20s %7s %9s %8s %8s %8s %12s %7s  %s\n", "server", "threads", "req/s", "p50 ms",
+                "p90 ms", "p99 ms", "cpu us/req", "ratio", "note");
     std::vector<va::bench::Row> rows;
     std::ostringstream extra;
     extra << ",\"tool\":\"wrk\",\"connections\":" << o.connections
@@ -493,22 +512,27 @@ int main(int argc, char** argv) {
         std::string name = (m->server == "hello" ? "hello (bare Beast)" : "vaultd (GET files)");
         std::string note = m->server == "hello" ? "baseline" : "goal: ratio >= 0.50";
         if (m->pinned) note += ", pinned";
-        std::printf("%-20s %7u %11.0f %9.3f %9.3f %9.3f %8.2fx  %s\n", name.c_str(), m->threads,
-                    rps, m->Median(&WrkResult::p50_ms), m->Median(&WrkResult::p90_ms),
-                    m->Median(&WrkResult::p99_ms), ratio, note.c_str());
+        const double cpu_us = m->Median(&WrkResult::server_cpu_us);
+        std::printf("%-20s %7u %9.0f %8.3f %8.3f %8.3f %12.1f %6.2fx  %s\n", name.c_str(),
+                    m->threads, rps, m->Median(&WrkResult::p50_ms), m->Median(&WrkResult::p90_ms),
+                    m->Median(&WrkResult::p99_ms), cpu_us, ratio, note.c_str());
         va::bench::Stats s;
         s.n = m->rounds.size();
         s.median = m->Median(&WrkResult::p50_ms);
         s.p90 = m->Median(&WrkResult::p90_ms);
         s.p99 = m->Median(&WrkResult::p99_ms);
-        s.min = s.median;
+        s.min = m->rounds.front().p50_ms;
         s.max = 0;
-        for (const auto& r : m->rounds) s.max = std::max(s.max, r.max_ms);
+        for (const auto& r : m->rounds) {
+          s.min = std::min(s.min, r.p50_ms);
+          s.max = std::max(s.max, r.max_ms);
+        }
         rows.push_back({m->server + " t" + std::to_string(m->threads), s, note});
         extra << (first ? "" : ",") << "{\"server\":\"" << m->server
               << "\",\"threads\":" << m->threads << ",\"pinned\":" << (m->pinned ? "true" : "false")
               << ",\"load\":\"" << m->load << "\",\"req_per_s\":" << rps
-              << ",\"ratio_to_hello\":" << ratio << ",\"req_per_s_rounds\":[";
+              << ",\"ratio_to_hello\":" << ratio << ",\"server_cpu_us_per_req\":" << cpu_us
+              << ",\"req_per_s_rounds\":[";
         for (size_t i = 0; i < m->rounds.size(); ++i) {
           extra << (i ? "," : "") << m->rounds[i].req_per_s;
         }
