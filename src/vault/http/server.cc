@@ -6,6 +6,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <exception>
@@ -14,6 +15,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "vault/http/ws_upgrade.h"
 
 namespace va::vault::http {
 namespace {
@@ -164,9 +166,23 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   return match;
 }
 
+void Router::AddWebSocket(std::string_view path, UpgradeHandler handler) {
+  websockets_.emplace_back(std::string(path), std::move(handler));
+}
+
+const UpgradeHandler* Router::FindWebSocket(std::string_view path) const {
+  for (const auto& [p, h] : websockets_) {
+    if (p == path) return &h;
+  }
+  return nullptr;
+}
+
 struct Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  explicit Connection(tcp::socket socket)
+      : executor(socket.get_executor()), stream(std::move(socket)) {}
+  asio::any_io_executor executor;  // the connection's strand; valid after a hand-off
   beast::tcp_stream stream;
+  bool handed_off = false;  // touched only on the strand
 };
 
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
@@ -294,6 +310,16 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> conn) 
     } else {
       FillRequest(parser, req);
       keep_alive = parser.get().keep_alive();
+      if (const UpgradeHandler* upgrade = router.FindWebSocket(req.path)) {
+        if (req.method == "GET" && beast::websocket::is_upgrade(parser.get())) {
+          conn->handed_off = true;
+          auto handoff = std::make_unique<WebSocketUpgrade>(std::move(stream));
+          handoff->request = bhttp::request<bhttp::empty_body>(parser.get().base());
+          if (hook) hook(req, 101, MonoNow() - started);
+          (*upgrade)(std::move(handoff), req);
+          co_return;
+        }
+      }
       Router::Match match = router.Find(req.method, req.path);
       if (auto expect = req.Header("expect");
           expect && Lower(*expect) == "100-continue" && match.handler) {
@@ -303,7 +329,11 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> conn) 
         (void)wn;
         if (wec) break;
       }
-      if (!match.handler) {
+      if (router.FindWebSocket(req.path)) {
+        res = ErrorResponse(426, "InvalidInput", "this endpoint needs a WebSocket upgrade");
+        res.headers.emplace_back("Upgrade", "websocket");
+        if (!parser.is_done()) res.close = true;
+      } else if (!match.handler) {
         if (!match.allowed.empty()) {
           res = ErrorResponse(405, "InvalidInput", "method not allowed");
           res.headers.emplace_back("Allow", match.allowed);
@@ -426,7 +456,8 @@ void HttpServer::Stop() {
   std::lock_guard lock(impl->mu);
   for (auto& weak : impl->connections) {
     if (auto conn = weak.lock()) {
-      asio::post(conn->stream.get_executor(), [conn] {
+      asio::post(conn->executor, [conn] {
+        if (conn->handed_off) return;
         boost::system::error_code ignored;
         conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
         conn->stream.socket().close(ignored);

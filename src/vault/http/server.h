@@ -64,6 +64,11 @@ using Handler =
 
 enum class BodyMode { kBuffered, kStreamed };
 
+// A connection handed over for a WebSocket upgrade: the stream and the upgrade request, in Beast
+// types (defined in ws_upgrade.h, which only the server and the hub include).
+struct WebSocketUpgrade;
+using UpgradeHandler = std::function<void(std::unique_ptr<WebSocketUpgrade>, const HttpRequest&)>;
+
 // Routes by method and pattern: literal segments and "{name}" segments that match one non-empty
 // segment. Segments are percent-decoded one by one before matching, so "%2F" never splits one;
 // a segment that decodes badly, to "." or "..", or holds a '/' or NUL matches nothing. Unknown path
@@ -81,7 +86,13 @@ class Router {
   };
   Match Find(std::string_view method, std::string_view path) const;
 
+  // A GET to `path` that asks for a WebSocket upgrade is handed to `handler` with the
+  // connection; the server then forgets the connection. A GET without the upgrade gets 426.
+  void AddWebSocket(std::string_view path, UpgradeHandler handler);
+  const UpgradeHandler* FindWebSocket(std::string_view path) const;
+
  private:
+  std::vector<std::pair<std::string, UpgradeHandler>> websockets_;
   struct Route {
     std::string method;
     std::vector<std::string> segments;

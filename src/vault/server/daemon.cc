@@ -21,6 +21,7 @@
 #include "vault/http/api.h"
 #include "vault/http/metrics.h"
 #include "vault/http/server.h"
+#include "vault/http/ws_hub.h"
 #include "vault/store/file_blob_store.h"
 #include "vault/store/sqlite_store.h"
 
@@ -97,6 +98,12 @@ int RunDaemon(const ServerConfig& config) {
   http::Api api(app, metrics, blocking, std::move(readiness));
   http::Router router;
   api.Register(router);
+  http::WsHub hub([&app](std::string_view token,
+                         const RequestMeta& meta) { return app.Authenticate(token, meta); },
+                  metrics);
+  hub.Register(router);
+  metrics.AddGauge("vault_ws_connections", "Open notification WebSockets.",
+                   [&hub] { return static_cast<double>(hub.Connections()); });
   http::ServerOptions options;
   http::HttpServer server(io, router, options);
   server.SetAccessHook(
@@ -127,6 +134,7 @@ int RunDaemon(const ServerConfig& config) {
     if (ec) return;
     LogInfo("vaultd_stopping", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
     server.Stop();
+    hub.CloseAll();
     watchdog = std::thread([&] {
       std::unique_lock lock(stop_mu);
       if (!stop_cv.wait_for(lock, std::chrono::seconds(9), [&] { return stopped; })) {
