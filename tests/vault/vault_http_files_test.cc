@@ -220,7 +220,8 @@ TEST_F(FilesTest, AnotherOwnersFileIsUnauthorized) {
   EXPECT_EQ(Http().Get("/api/owner/files/" + id, owner_.access_token).status, 200);
   HttpResponse list = Http().Get("/api/owner/files?page_size=100", owner2_.access_token);
   ASSERT_EQ(list.status, 200);
-  for (const auto& x : Parse(list).at("files").as_array()) EXPECT_NE(x.at("file_id"), id.c_str());
+  json::value listed = Parse(list);
+  for (const auto& x : listed.at("files").as_array()) EXPECT_NE(x.at("file_id"), id.c_str());
 }
 
 TEST_F(FilesTest, PathTricksInNamesAre400AndStoreNothing) {
@@ -283,6 +284,12 @@ TEST_F(FilesTest, BadIdsAndDotSegmentsInPaths) {
     for (const char* method : {"GET", "DELETE"}) {
       HttpResponse r = Http().Send(
           {.method = method, .target = "/api/owner/files/" + b, .bearer = owner_.access_token});
+      if (b.find('%') != std::string::npos) {
+        // Encoded dot segments: the brief allows 404 (no such endpoint) as well; never storage.
+        EXPECT_TRUE(r.status == 400 || r.status == 404)
+            << method << " " << b << ": " << r.Describe();
+        continue;
+      }
       EXPECT_EQ(r.status, 400) << method << " " << b << ": " << r.Describe();
       EXPECT_EQ(r.ErrorCode(), "InvalidInput") << method << " " << b;
     }
@@ -298,6 +305,37 @@ TEST_F(FilesTest, BadIdsAndDotSegmentsInPaths) {
   EXPECT_EQ(unknown.status, 404) << unknown.Describe();
   EXPECT_EQ(unknown.ErrorCode(), "FileNotFound");
   EXPECT_EQ(Http().Get("/api/owner/files/" + id, owner_.access_token).status, 200);
+}
+
+// A client that goes away mid-upload: its own vaultd, so a crash here does not fail the others.
+class AbortedUploadTest : public VaultSuite {};
+
+TEST_F(AbortedUploadTest, AnUploadCutShortLeavesNothingBehindAndTheServerRunsOn) {
+  Login owner = NewUser("cut", {"owner"});
+  std::set<std::string> before = Tree(vaultd_->DataDir() + "/users");
+  // Content-Length promises 1 MiB; 64 KiB arrive, then the client goes away.
+  std::string head =
+      "POST /api/owner/files?name=cut.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Authorization: Bearer " +
+      owner.access_token +
+      "\r\nContent-Type: application/octet-stream\r\n"
+      "Content-Length: 1048576\r\n\r\n";
+  auto answer = RawExchange(vaultd_->Port(), head + GeneratedBytes(64 << 10, 9),
+                            std::chrono::seconds(20), /*half_close=*/true);
+  ASSERT_TRUE(answer.has_value()) << answer.error().message;
+  // The server has closed the connection (or answered): it has seen the stream end.
+  EXPECT_NE(RawStatus(*answer), 201) << *answer;
+  HttpResponse health = Http().Get("/healthz");
+  ASSERT_EQ(health.status, 200) << "vaultd died after a client abandoned an upload: "
+                                << health.Describe() << "\n"
+                                << vaultd_->Output();
+  EXPECT_EQ(TotalFiles(Http(), owner), 0);
+  EXPECT_TRUE(PartFiles(vaultd_->DataDir()).empty());
+  for (const auto& p : Tree(vaultd_->DataDir() + "/users")) {
+    if (!before.contains(p)) {
+      EXPECT_TRUE(fs::is_directory(vaultd_->DataDir() + "/users/" + p)) << "left behind: " << p;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

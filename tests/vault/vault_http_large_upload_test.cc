@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <boost/json.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -44,7 +45,7 @@ TEST_F(LargeUploadTest, OneGibUploadKeepsServerMemoryFlat) {
                                 .headers = {"Content-Type: application/octet-stream"},
                                 .bearer = owner_.access_token,
                                 .generated = GeneratedBody{.size = size, .seed = 42},
-                                .timeout = std::chrono::minutes(4)});
+                                .timeout = std::chrono::minutes(12)});
   ASSERT_EQ(r.status, 201) << r.Describe();
   EXPECT_EQ(r.sent_bytes, size);
   json::object f = json::parse(r.body).as_object();
@@ -61,6 +62,11 @@ TEST_F(LargeUploadTest, OneGibUploadKeepsServerMemoryFlat) {
   EXPECT_LT(*rss_after > *rss_before ? *rss_after - *rss_before : 0, limit_kb)
       << "RSS " << *rss_before << " → " << *rss_after << " KiB";
   RecordProperty("vmhwm_growth_kib", std::to_string(*hwm_after - *hwm_before));
+  std::printf(
+      "vaultd VmHWM %llu → %llu KiB, VmRSS %llu → %llu KiB over a %llu MiB upload\n",
+      static_cast<unsigned long long>(*hwm_before), static_cast<unsigned long long>(*hwm_after),
+      static_cast<unsigned long long>(*rss_before), static_cast<unsigned long long>(*rss_after),
+      static_cast<unsigned long long>(size >> 20));
 
   std::string path = vaultd_->DataDir() + "/users/" + owner_.user_id + "/files/" +
                      std::string(f.at("file_id").as_string());

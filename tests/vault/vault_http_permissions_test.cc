@@ -57,7 +57,8 @@ class PermissionsTest : public VaultSuite {
     EXPECT_EQ(r.status, 200) << r.Describe();
     std::set<std::string> ids;
     if (r.status != 200) return ids;
-    for (const auto& f : Parse(r).at("files").as_array()) ids.emplace(f.at("file_id").as_string());
+    json::value listed = Parse(r);
+    for (const auto& f : listed.at("files").as_array()) ids.emplace(f.at("file_id").as_string());
     return ids;
   }
   json::array ListPermissions(const Login& who, const std::string& query = "") {

@@ -70,15 +70,14 @@ class Generator {
 
   size_t Fill(char* out, size_t max) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(max, left_));
-    for (size_t i = 0; i < n; ++i) {
-      if (have_ == 0) {
-        word_ = SplitMix(state_);
-        have_ = 8;
-      }
-      out[i] = static_cast<char>(word_ & 0xff);
-      word_ >>= 8;
-      --have_;
+    size_t i = 0;
+    // Leftover bytes of the last word first, then whole words, then a partial word.
+    for (; i < n && have_ > 0; ++i) TakeByte(out[i]);
+    for (; i + 8 <= n; i += 8) {
+      uint64_t word = SplitMix(state_);
+      std::memcpy(out + i, &word, 8);  // little-endian: the same bytes TakeByte would give
     }
+    for (; i < n; ++i) TakeByte(out[i]);
     left_ -= n;
     sent_ += n;
     EVP_DigestUpdate(ctx_, out, n);
@@ -93,6 +92,16 @@ class Generator {
   uint64_t Sent() const { return sent_; }
 
  private:
+  void TakeByte(char& c) {
+    if (have_ == 0) {
+      word_ = SplitMix(state_);
+      have_ = 8;
+    }
+    c = static_cast<char>(word_ & 0xff);
+    word_ >>= 8;
+    --have_;
+  }
+
   uint64_t left_;
   uint64_t state_;
   uint64_t word_ = 0;
@@ -310,7 +319,8 @@ HttpResponse HttpClient::PostRaw(const std::string& target, const std::string& d
 // ---------------------------------------------------------------------------------------------
 // Raw exchanges
 
-Result<std::string> RawExchange(uint16_t port, const std::string& bytes, milliseconds timeout) {
+Result<std::string> RawExchange(uint16_t port, const std::string& bytes, milliseconds timeout,
+                                bool half_close) {
   ::signal(SIGPIPE, SIG_IGN);
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return SysFail("socket");
@@ -337,6 +347,7 @@ Result<std::string> RawExchange(uint16_t port, const std::string& bytes, millise
         can_send = false;  // the server stopped reading; its answer may still be readable
       } else {
         sent += static_cast<size_t>(n);
+        if (sent == bytes.size() && half_close) ::shutdown(fd.Get(), SHUT_WR);
       }
     }
     if ((*ready & (POLLIN | POLLHUP | POLLERR)) != 0) {

@@ -112,9 +112,12 @@ class HttpClient {
 };
 
 // Sends `bytes` on a fresh TCP connection to 127.0.0.1:port and returns what comes back until
-// the server closes the connection or `timeout` passes (for requests curl will not send).
+// the server closes the connection or `timeout` passes (for requests curl will not send). With
+// `half_close`, shuts down the sending side once everything is sent (a client that went away
+// mid-request), so the server's close tells that it has dealt with the end of the stream.
 Result<std::string> RawExchange(uint16_t port, const std::string& bytes,
-                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                                std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                                bool half_close = false);
 
 // The status code of a raw HTTP/1.1 response ("HTTP/1.1 400 Bad Request" → 400); 0 if none.
 int RawStatus(std::string_view response);
