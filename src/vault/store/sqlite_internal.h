@@ -12,6 +12,7 @@
 
 #include "base/result.h"
 #include "vault/app/ports.h"
+#include "vault/app/sessions/session_ports.h"
 #include "vault/store/sqlite_db.h"
 
 namespace va::vault::sqlite {
@@ -168,6 +169,23 @@ class SqliteAudit final : public AuditRepository {
   explicit SqliteAudit(Connection& conn) : conn_(conn) {}
   Status Append(const AuditEntry& entry) override;
   Result<Page<AuditEntry>> Query(const AuditQuery& query) override;
+
+ private:
+  Connection& conn_;
+};
+
+class SqliteSessions final : public SessionRepository {
+ public:
+  explicit SqliteSessions(Connection& conn) : conn_(conn) {}
+  Result<SessionInsert> Insert(const Session& session, int max_live_per_client) override;
+  Result<std::optional<Session>> FindById(std::string_view id) override;
+  Result<bool> Transition(std::string_view id, SessionState from, SessionState to,
+                          std::optional<int64_t> terminated_at,
+                          std::optional<TerminationReason> reason) override;
+  Result<std::optional<Session>> FindLiveForClientFile(std::string_view client_id,
+                                                       std::string_view file_id) override;
+  Result<int64_t> CountLiveForClient(std::string_view client_id) override;
+  Result<std::vector<Session>> ListLive(const SessionFilter& filter) override;
 
  private:
   Connection& conn_;

@@ -1,5 +1,5 @@
 // SqliteStore: opening, PRAGMAs, migrations and transactions; see sqlite_store.h. The
-// repositories are in sqlite_repositories.cc and sqlite_audit.cc.
+// repositories are in sqlite_repositories.cc, sqlite_audit.cc and sqlite_sessions.cc.
 #include "vault/store/sqlite_store.h"
 
 #include <sqlite3.h>
@@ -110,6 +110,38 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN
   SELECT RAISE(ABORT, 'audit_log is append-only');
 END;
+)sql"},
+    {2, R"sql(
+-- Viewing sessions (spec §6–§8). "Live" = not Terminated: a live row holds (or may hold) a
+-- sandbox, counts against the client's limit and blocks a second session on the same file.
+CREATE TABLE sessions (
+  id                 TEXT PRIMARY KEY,
+  client_id          TEXT NOT NULL REFERENCES users (id),
+  owner_id           TEXT NOT NULL REFERENCES users (id),
+  file_id            TEXT NOT NULL REFERENCES files (id),
+  permission_id      TEXT NOT NULL REFERENCES permissions (id),
+  sandbox_id         TEXT NOT NULL UNIQUE,
+  node_id            TEXT NOT NULL,
+  state              TEXT NOT NULL
+                     CHECK (state IN ('Starting', 'Active', 'Terminating', 'Terminated')),
+  started_at         INTEGER NOT NULL,
+  expires_at         INTEGER NOT NULL,
+  terminated_at      INTEGER,
+  termination_reason TEXT CHECK (termination_reason IN ('ClientRequest', 'OwnerRequest',
+                     'AdminAction', 'Expired', 'PermissionRevoked', 'FileDeleted', 'UserDisabled',
+                     'SandboxExited', 'ServerShutdown', 'ServerRecovery')),
+  ip_address         TEXT NOT NULL,
+  user_agent         TEXT NOT NULL,
+  CHECK ((state = 'Terminated') = (terminated_at IS NOT NULL))
+) STRICT;
+-- At most one live session per (client, file); also serves the client's live sessions.
+CREATE UNIQUE INDEX sessions_live_client_file ON sessions (client_id, file_id)
+  WHERE state <> 'Terminated';
+CREATE INDEX sessions_live_started ON sessions (started_at) WHERE state <> 'Terminated';
+CREATE INDEX sessions_live_owner ON sessions (owner_id, started_at) WHERE state <> 'Terminated';
+CREATE INDEX sessions_live_node ON sessions (node_id, started_at) WHERE state <> 'Terminated';
+CREATE INDEX sessions_live_permission ON sessions (permission_id) WHERE state <> 'Terminated';
+CREATE INDEX sessions_live_file ON sessions (file_id) WHERE state <> 'Terminated';
 )sql"},
 };
 
@@ -227,7 +259,8 @@ SqliteStore::SqliteStore(std::unique_ptr<sqlite::Connection> conn)
       files_(std::make_unique<sqlite::SqliteFiles>(*conn_)),
       permissions_(std::make_unique<sqlite::SqlitePermissions>(*conn_)),
       tokens_(std::make_unique<sqlite::SqliteTokens>(*conn_)),
-      audit_(std::make_unique<sqlite::SqliteAudit>(*conn_)) {}
+      audit_(std::make_unique<sqlite::SqliteAudit>(*conn_)),
+      sessions_(std::make_unique<sqlite::SqliteSessions>(*conn_)) {}
 
 SqliteStore::~SqliteStore() = default;
 
@@ -236,6 +269,7 @@ FileRepository& SqliteStore::Files() { return *files_; }
 PermissionRepository& SqliteStore::Permissions() { return *permissions_; }
 TokenRepository& SqliteStore::Tokens() { return *tokens_; }
 AuditRepository& SqliteStore::Audit() { return *audit_; }
+SessionRepository& SqliteStore::Sessions() { return *sessions_; }
 
 Status SqliteStore::InTransaction(const std::function<Status()>& body) {
   auto lock = conn_->Lock();

@@ -24,6 +24,7 @@
 
 #include "base/result.h"
 #include "vault/app/ports.h"
+#include "vault/app/sessions/session_ports.h"
 
 namespace va::vault {
 
@@ -34,6 +35,7 @@ class SqliteFiles;
 class SqlitePermissions;
 class SqliteTokens;
 class SqliteAudit;
+class SqliteSessions;
 }  // namespace sqlite
 
 class SqliteStore final : public Store {
@@ -55,6 +57,9 @@ class SqliteStore final : public Store {
   PermissionRepository& Permissions() override;
   TokenRepository& Tokens() override;
   AuditRepository& Audit() override;
+  // The viewing sessions (not part of the shared Store interface: the composition root hands it
+  // to the SessionService). Its compare-and-set holds across processes sharing the file.
+  SessionRepository& Sessions();
   // BEGIN IMMEDIATE … COMMIT around `body`; a nested call on the same thread fails with kInvalid.
   Status InTransaction(const std::function<Status()>& body) override;
   Status Ping() override;
@@ -71,6 +76,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<sqlite::SqlitePermissions> permissions_;
   std::unique_ptr<sqlite::SqliteTokens> tokens_;
   std::unique_ptr<sqlite::SqliteAudit> audit_;
+  std::unique_ptr<sqlite::SqliteSessions> sessions_;
 };
 
 }  // namespace va::vault
