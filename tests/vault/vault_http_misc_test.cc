@@ -66,7 +66,7 @@ TEST_F(MalformedInputTest, WrongTypesInLoginNameTheField) {
 }
 
 TEST_F(MalformedInputTest, JsonBodyOver64KiBIs413) {
-  std::string pad(70 * 1024, 'p');
+  std::string pad(70 * size_t{1024}, 'p');
   std::string body = json::serialize(
       json::object{{"email", "nobody@example.com"}, {"password", "x"}, {"pad", pad}});
   HttpResponse big = Http().PostJson("/api/auth/login", body);
@@ -77,20 +77,22 @@ TEST_F(MalformedInputTest, JsonBodyOver64KiBIs413) {
       owner_.access_token);
   EXPECT_EQ(grant.status, 413) << grant.Describe();
   // Just under the limit is read and judged on its content (unknown fields ignored).
-  std::string under = json::serialize(json::object{
-      {"email", "nobody@example.com"}, {"password", "x"}, {"pad", std::string(60 * 1024, 'p')}});
+  std::string under = json::serialize(json::object{{"email", "nobody@example.com"},
+                                                   {"password", "x"},
+                                                   {"pad", std::string(60 * size_t{1024}, 'p')}});
   HttpResponse ok = Http().PostJson("/api/auth/login", under);
   EXPECT_EQ(ok.status, 401) << ok.Describe();
 }
 
 TEST_F(MalformedInputTest, RequestHeadOver16KiBIs400) {
-  HttpResponse big_header = Http().Send({.target = "/api/owner/files",
-                                         .headers = {"X-Pad: " + std::string(17 * 1024, 'h')},
-                                         .bearer = owner_.access_token});
+  HttpResponse big_header =
+      Http().Send({.target = "/api/owner/files",
+                   .headers = {"X-Pad: " + std::string(17 * size_t{1024}, 'h')},
+                   .bearer = owner_.access_token});
   EXPECT_EQ(big_header.status, 400) << big_header.Describe();
   EXPECT_EQ(big_header.ErrorCode(), "InvalidInput") << big_header.Describe();
   HttpResponse long_url =
-      Http().Get("/api/owner/files?x=" + std::string(17 * 1024, 'u'), owner_.access_token);
+      Http().Get("/api/owner/files?x=" + std::string(17 * size_t{1024}, 'u'), owner_.access_token);
   EXPECT_EQ(long_url.status, 400) << long_url.Describe();
   // Many small headers adding up to more than 16 KiB.
   HttpRequest many{.target = "/api/owner/files", .bearer = owner_.access_token};
@@ -100,7 +102,7 @@ TEST_F(MalformedInputTest, RequestHeadOver16KiBIs400) {
   EXPECT_EQ(Http().Send(many).status, 400);
   // A head well under the limit is fine.
   HttpResponse fine = Http().Send({.target = "/api/owner/files",
-                                   .headers = {"X-Pad: " + std::string(8 * 1024, 'h')},
+                                   .headers = {"X-Pad: " + std::string(8 * size_t{1024}, 'h')},
                                    .bearer = owner_.access_token});
   EXPECT_EQ(fine.status, 200) << fine.Describe();
 }
@@ -121,9 +123,7 @@ TEST_F(MalformedInputTest, GarbageOnTheWireGets400AndTheServerCarriesOn) {
 
 TEST_F(MalformedInputTest, UnknownEndpointIs404AndWrongMethodIs405) {
   for (const char* target : {"/api/nope", "/api/owner/nope", "/nope", "/api/owner/files/x/y",
-                             "/api/admin/users/"
-                             "usr_0123456789abcdefghjkmnpqrs"
-                             "/nope"}) {
+                             "/api/admin/users/usr_0123456789abcdefghjkmnpqrs/nope"}) {
     HttpResponse r = Http().Get(target, owner_.access_token);
     EXPECT_EQ(r.status, 404) << target << ": " << r.Describe();
     EXPECT_FALSE(r.ErrorCode().empty()) << target << ": not the error format: " << r.body;
