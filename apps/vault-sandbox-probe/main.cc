@@ -7,9 +7,12 @@
 // `vaultctl doctor` and the sandbox tests. Self-contained (libc and libstdc++ only), so that it
 // runs unchanged inside the sandbox whatever the build's sanitizers.
 //
-// Options: --sbx-id=ID (for ps) --file=PATH --file-fd=N --secret=PATH --outside-pid=N
+// Options: --sbx-id=ID (for ps) --file=PATH --file-fd=N --shm-fd=N --notify-fd=N --expect-fds=LIST
+//   --secret=PATH
+//   --outside-pid=N
 //   --outside-pidfd=N --abstract=NAME --tcp-port=N --only=a,b,c --forks=N --alloc-mb=N
 //   --hold (print "ready N" after forking --children=N sleepers, then wait forever)
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
@@ -31,6 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -44,9 +48,10 @@ namespace {
 
 struct Options {
   std::string file, secret, abstract_name;
-  int file_fd = -1, outside_pid = 0, outside_pidfd = -1, tcp_port = 0;
+  int file_fd = -1, outside_pid = 0, outside_pidfd = -1, tcp_port = 0, shm_fd = -1, notify_fd = -1;
   long forks = 0, alloc_mb = 0, children = 0;
   bool hold = false;
+  std::string expect_fds;  // "0,1,2,5": exactly these descriptors are open
   std::set<std::string> only;
 };
 
@@ -208,6 +213,12 @@ int main(int argc, char** argv) {
       o.alloc_mb = atol(v);
     else if (const char* v = val("--children="))
       o.children = atol(v);
+    else if (const char* v = val("--shm-fd="))
+      o.shm_fd = atoi(v);
+    else if (const char* v = val("--notify-fd="))
+      o.notify_fd = atoi(v);
+    else if (const char* v = val("--expect-fds="))
+      o.expect_fds = v;
     else if (a == "--hold")
       o.hold = true;
     else if (const char* v = val("--only=")) {
@@ -246,6 +257,39 @@ int main(int argc, char** argv) {
       ssize_t n = pread(o.file_fd, buf, sizeof(buf), 0);
       if (n < 0) return {false, "pread: " + Err(errno)};
       return {true, "read " + std::to_string(n) + " bytes"};
+    });
+  }
+  // The viewer's channels: a memfd of shared frames and a socketpair end for notifications.
+  if (o.shm_fd >= 0) {
+    check("write-shared-memory", [&]() -> Outcome {
+      void* p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, o.shm_fd, 0);
+      if (p == MAP_FAILED) return {false, "mmap: " + Err(errno)};
+      memcpy(p, "frame", 5);
+      munmap(p, 4096);
+      return {true, "wrote 5 bytes to the shared memory"};
+    });
+  }
+  if (o.notify_fd >= 0) {
+    check("notify", [&]() -> Outcome {
+      if (send(o.notify_fd, "n", 1, MSG_NOSIGNAL) != 1) return {false, "send: " + Err(errno)};
+      return {true, "sent 1 byte on the socket"};
+    });
+  }
+  if (!o.expect_fds.empty()) {
+    check("open-fds", [&]() -> Outcome {
+      DIR* dir = opendir("/proc/self/fd");
+      if (dir == nullptr) return {false, "opendir /proc/self/fd: " + Err(errno)};
+      std::string open_fds;
+      std::vector<int> fds;
+      while (dirent* e = readdir(dir)) {
+        if (e->d_name[0] == '.') continue;
+        int fd = atoi(e->d_name);
+        if (fd != dirfd(dir)) fds.push_back(fd);
+      }
+      closedir(dir);
+      std::sort(fds.begin(), fds.end());
+      for (int fd : fds) open_fds += (open_fds.empty() ? "" : ",") + std::to_string(fd);
+      return {open_fds == o.expect_fds, "open: " + open_fds};
     });
   }
   check("write-tmp", [] {

@@ -44,7 +44,9 @@ struct Spec {
   std::vector<std::string> argv;
   // Exactly these "K=V" strings; empty: PATH=/usr/bin:/bin only.
   std::vector<std::string> env;
-  // The one host file exposed read-only at file_target ("" for none).
+  // The one host file exposed read-only at file_target ("" for none). Under a root supervisor the
+  // program runs as Policy::host_uid, so the file must be readable by that uid to be opened by
+  // path; otherwise pass it (opened here) as one of `fds`.
   std::string file;
   std::string file_target = "/input";
   // Descriptors for the program; 0, 1 and 2 not given here are /dev/null. Nothing else crosses.

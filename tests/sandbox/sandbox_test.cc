@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -259,6 +260,50 @@ TEST_F(EscapeTest, NothingWasAllowedAndTheProgramExitedCleanly) {
   EXPECT_EQ(run_->out.find("FAILED"), std::string::npos) << run_->out;
   ASSERT_TRUE(run_->status.has_value());
   EXPECT_EQ(*run_->status, (ExitStatus{false, 0})) << run_->out;
+}
+
+TEST_F(SandboxTest, TheViewersChannelsCrossAndNothingElse) {
+  // A memfd for frames and a socketpair end for notifications, as the viewer will get them.
+  int memfd = ::memfd_create("frames", MFD_CLOEXEC);
+  ASSERT_GE(memfd, 0);
+  UniqueFd shm(memfd);
+  ASSERT_EQ(::ftruncate(shm.Get(), 4096), 0);
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  UniqueFd ours(sv[0]), theirs(sv[1]);
+  UniqueFd stray(::open("/etc/hostname", O_RDONLY));  // open here, not given: must not cross
+  auto out = MakePipe();
+  ASSERT_TRUE(out.has_value());
+  Spec spec;
+  spec.id = NewSandboxId();
+  spec.scratch_root = world_.Scratch();
+  spec.fds = {{out->write.Get(), 1}, {shm.Get(), 5}, {theirs.Get(), 6}};
+  spec.argv = {world_.Probe(), "--sbx-id=" + spec.id, "--only=write-shared-memory,notify,open-fds",
+               "--shm-fd=5",   "--notify-fd=6",       "--expect-fds=0,1,2,5,6"};
+  auto sb = Create(policy_, spec);
+  ASSERT_TRUE(sb.has_value()) << sb.error().message;
+  out->write.Reset();
+  theirs.Reset();
+  std::string text;
+  for (;;) {
+    auto line = va::testing::ReadLineWithin(out->read.Get(), std::chrono::seconds(10));
+    if (!line) break;
+    text += *line + "\n";
+  }
+  EXPECT_NE(text.find("ok write-shared-memory"), std::string::npos) << text;
+  EXPECT_NE(text.find("ok notify"), std::string::npos) << text;
+  // Only 0, 1, 2, 5 and 6 are open in the program: the stray descriptor did not cross.
+  EXPECT_NE(text.find("ok open-fds: open: 0,1,2,5,6"), std::string::npos) << text;
+  char byte = 0;
+  EXPECT_EQ(::recv(ours.Get(), &byte, 1, MSG_DONTWAIT), 1);
+  EXPECT_EQ(byte, 'n');
+  char frame[6] = {};
+  EXPECT_EQ(::pread(shm.Get(), frame, 5, 0), 5);
+  EXPECT_STREQ(frame, "frame");
+  auto status = sb->Wait(MonoNow() + kDeadline);
+  ASSERT_TRUE(status.has_value() && status->has_value());
+  EXPECT_EQ(**status, (ExitStatus{false, 0}));
+  EXPECT_TRUE(stray.Valid());
 }
 
 TEST_F(EscapeTest, TheProgramReadsItsOneFileAndWritesItsTmpfs) {
