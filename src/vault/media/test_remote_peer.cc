@@ -198,7 +198,7 @@ void TestRemotePeer::OnDataChannel(GstElement* /*webrtc*/, GObject* channel, gpo
   self->channel_ = G_OBJECT(g_object_ref(channel));
   if (state == GST_WEBRTC_DATA_CHANNEL_STATE_OPEN) {
     self->open_ = true;
-    self->events_.push_back({"open", ""});
+    self->events_.push_back({"open", "", std::chrono::steady_clock::now()});
   }
   self->cv_.notify_all();
 }
@@ -206,7 +206,7 @@ void TestRemotePeer::OnDataChannel(GstElement* /*webrtc*/, GObject* channel, gpo
 void TestRemotePeer::OnOpen(GObject*, gpointer data) {
   auto* self = static_cast<TestRemotePeer*>(data);
   std::lock_guard lock(self->mu_);
-  if (!self->open_) self->events_.push_back({"open", ""});
+  if (!self->open_) self->events_.push_back({"open", "", std::chrono::steady_clock::now()});
   self->open_ = true;
   self->cv_.notify_all();
 }
@@ -215,7 +215,7 @@ void TestRemotePeer::OnClose(GObject*, gpointer data) {
   auto* self = static_cast<TestRemotePeer*>(data);
   std::lock_guard lock(self->mu_);
   self->closed_ = true;
-  self->events_.push_back({"close", ""});
+  self->events_.push_back({"close", "", std::chrono::steady_clock::now()});
   self->cv_.notify_all();
 }
 
@@ -225,7 +225,7 @@ void TestRemotePeer::OnString(GObject* channel, gchar* text, gpointer data) {
   bool pong = false;
   {
     std::lock_guard lock(self->mu_);
-    self->events_.push_back({"message", msg});
+    self->events_.push_back({"message", msg, std::chrono::steady_clock::now()});
     pong = self->auto_pong_ && !self->killed_ && msg.find("\"Ping\"") != std::string::npos;
     self->cv_.notify_all();
   }

@@ -28,6 +28,7 @@ class TestRemotePeer {
   struct Event {
     std::string kind;  // "message", "close", "open"
     std::string text;
+    std::chrono::steady_clock::time_point at;
   };
 
   static Result<std::unique_ptr<TestRemotePeer>> Create(bool auto_pong = true);

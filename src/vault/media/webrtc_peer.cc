@@ -138,7 +138,8 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
   bool channel_closed = false;
   std::atomic<bool> connected{false};
   std::atomic<bool> closing{false};
-  bool torn_down = false;
+  bool torn_down = false;      // teardown started
+  bool teardown_done = false;  // teardown finished
 
   // Frames (under mu).
   BufferPtr latest;
@@ -204,6 +205,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
   Status SendText(const std::string& text);
   Status SendPing();
   void Teardown();
+  void WaitTornDown();
 
   // GStreamer signal handlers and probes (GStreamer threads).
   static void OnGatheringState(GstElement* webrtc, GParamSpec*, gpointer data);
@@ -514,7 +516,11 @@ void WebRtcPeer::Impl::OnChannelClose(GObject*, gpointer data) {
     self->channel_closed = true;
     self->cv.notify_all();
   }
-  if (!self->closing) self->ReportClosed("PeerClosed");
+  if (!self->closing) {
+    self->ReportClosed("PeerClosed");
+  } else {
+    Post([self] { self->Teardown(); });
+  }
 }
 
 void WebRtcPeer::Impl::OnChannelError(GObject*, GError* error, gpointer data) {
@@ -662,13 +668,18 @@ void WebRtcPeer::Impl::Teardown() {
   appsrc = nullptr;
   std::lock_guard lock(mu);
   latest.Reset();
+  teardown_done = true;
+  cv.notify_all();
 }
 
 // ---- Public API ----------------------------------------------------------------------------
 
 WebRtcPeer::WebRtcPeer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-WebRtcPeer::~WebRtcPeer() { Close(""); }
+WebRtcPeer::~WebRtcPeer() {
+  Close("");
+  impl_->WaitTornDown();
+}
 
 Result<std::unique_ptr<WebRtcPeer>> WebRtcPeer::Create(const PeerOptions& options) {
   Runtime& rt = GetRuntime();
@@ -860,18 +871,31 @@ void WebRtcPeer::Close(const std::string& reason_json) {
   bool was_open = false;
   {
     std::lock_guard lock(s.mu);
-    was_open = s.channel_open && s.channel;
+    was_open = s.channel_open && s.channel && !s.torn_down;
   }
-  if (was_open) {
-    if (!reason_json.empty()) (void)s.SendText(reason_json);
-    gst_webrtc_data_channel_close(reinterpret_cast<GstWebRTCDataChannel*>(s.channel.get()));
-    std::unique_lock lock(s.mu);
-    s.cv.wait_for(lock, s.config.close_wait, [&] { return s.channel_closed; });
+  if (!was_open) {
+    s.Teardown();
+    return;
   }
-  auto start = Clock::now();
-  s.Teardown();
-  LogDebug("media_peer_torn_down",
-           {{"session", s.options.session_id}, {"null_ms", Clock::now() - start}});
+  if (!reason_json.empty()) (void)s.SendText(reason_json);
+  gst_webrtc_data_channel_close(reinterpret_cast<GstWebRTCDataChannel*>(s.channel.get()));
+  // The pipeline goes to NULL on the media thread once the browser acknowledged the close
+  // (OnChannelClose) or after close_wait, whichever comes first.
+  Post([impl = impl_] { impl->Teardown(); }, s.config.close_wait);
+}
+
+void WebRtcPeer::Impl::WaitTornDown() {
+  if (g_main_context_is_owner(GetRuntime().context) != 0) {
+    Teardown();  // on the media thread: nobody else can run the scheduled teardown
+    return;
+  }
+  std::unique_lock lock(mu);
+  if (cv.wait_for(lock, config.close_wait + std::chrono::seconds(5),
+                  [&] { return teardown_done; })) {
+    return;
+  }
+  lock.unlock();
+  Teardown();
 }
 
 bool WebRtcPeer::Connected() const { return impl_->connected && !impl_->closing; }

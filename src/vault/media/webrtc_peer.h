@@ -26,9 +26,12 @@
 //   destructor (from on_closed, for instance). They must not block for long.
 //   on_closed fires at most once, with "PeerTimeout" (heartbeat), "PeerClosed" (the browser
 //   closed the data channel) or "PeerFailed" (ICE/DTLS failed), never after Close().
-// - Close(reason_json) sends reason_json on the data channel (when open), closes the channel,
-//   waits (≤ close_wait) until the browser acknowledged the close, then sets the pipeline to
-//   NULL and releases it. Idempotent. The destructor closes the same way, without a message.
+// - Close(reason_json) sends reason_json on the data channel (when open), closes the channel
+//   and returns at once (well under a millisecond); from then on no frame is encoded and no
+//   callback runs. The pipeline goes to NULL on the media thread once the browser acknowledged
+//   the close, or after close_wait. When the channel was not open, Close() tears down at once
+//   (a few ms). Idempotent. The destructor closes the same way (without a message) and waits
+//   for the teardown, so after it returns no GStreamer thread of the peer remains.
 // - All methods are thread-safe.
 #pragma once
 

@@ -313,7 +313,14 @@ TEST(WebRtcPeer, CloseSendsSessionTerminatedThenClosesTheChannel) {
     if (events[i].kind == "close" && close == events.size()) close = i;
   }
   ASSERT_LT(msg, events.size()) << "SessionTerminated never arrived";
+  ASSERT_LT(close, events.size());
   EXPECT_LT(msg, close);
+  auto ms = [&](Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(t - start).count();
+  };
+  std::printf("remote got SessionTerminated at %.2f ms, its channel closed at %.2f ms\n",
+              ms(events[msg].at), ms(events[close].at));
+  EXPECT_LT(events[close].at - start, milliseconds(1000));
   EXPECT_FALSE(s.peer->Connected());
   EXPECT_FALSE(s.peer->SendControl("{}").has_value());
   s.peer->Close(reason);  // idempotent
