@@ -262,6 +262,7 @@ TEST_F(SqliteSessionsTest, OneWinnerOfTheCompareAndSetAcrossThreadsAndConnection
     std::atomic<int> winners{0};
     std::atomic<int> errors{0};
     std::vector<std::thread> threads;
+    threads.reserve(8);
     for (int i = 0; i < 8; ++i) {
       SessionRepository* repo = i % 2 == 0 ? &Repo() : &(*second)->Sessions();
       threads.emplace_back([&, repo] {
@@ -293,6 +294,7 @@ TEST_F(SqliteSessionsTest, ConcurrentStartsOfOneFileInsertOnce) {
   std::atomic<int> duplicates{0};
   std::atomic<int> errors{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int i = 0; i < 8; ++i) {
     SessionRepository* repo = i % 2 == 0 ? &Repo() : &(*second)->Sessions();
     Session s = MakeSession(client_, file_, permission_);

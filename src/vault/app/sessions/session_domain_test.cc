@@ -102,6 +102,7 @@ TEST(NodeCapacity, CountsSlotsIdempotentlyAndUnderRaces) {
 
   CountingCapacity raced(5);
   std::vector<std::thread> threads;
+  threads.reserve(8);
   std::atomic<int> won{0};
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {

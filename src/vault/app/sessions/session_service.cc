@@ -180,7 +180,8 @@ AppError SessionService::Backend(std::string_view op, const Error& error) const 
 
 void SessionService::Audit(const Actor* actor, std::string_view action, const Session* session,
                            std::string_view resource_type, std::string_view resource_id,
-                           AuditResult result, std::string metadata_json, std::string owner_id) {
+                           AuditResult result, std::string metadata_json,
+                           std::string_view owner_id) {
   AuditEntry entry;
   if (actor != nullptr) {
     entry.actor_id = actor->user.id;
@@ -193,7 +194,7 @@ void SessionService::Audit(const Actor* actor, std::string_view action, const Se
   entry.resource_id = std::string(resource_id);
   entry.result = result;
   entry.metadata_json = std::move(metadata_json);
-  entry.owner_id = session != nullptr ? session->owner_id : std::move(owner_id);
+  entry.owner_id = session != nullptr ? session->owner_id : std::string(owner_id);
   app_.Record(std::move(entry));
 }
 
@@ -201,7 +202,7 @@ void SessionService::RecordDenied(const Actor& actor, std::string_view operation
                                   std::string_view resource_id, std::string_view owner_id,
                                   std::string_view reason) {
   Audit(&actor, "AccessDenied", nullptr, "session", resource_id, AuditResult::kDenied,
-        Meta().Str("operation", operation).Str("reason", reason).Json(), std::string(owner_id));
+        Meta().Str("operation", operation).Str("reason", reason).Json(), owner_id);
 }
 
 AppStatus SessionService::RequireRoleFor(const Actor& actor, Role role,

@@ -51,7 +51,7 @@ struct SessionConfig {
   int viewer_height = 720;
   std::chrono::seconds reap_first_retry{5};  // the reaper's backoff: doubles up to reap_max_retry
   std::chrono::seconds reap_max_retry{300};
-  size_t max_sdp_bytes = 64 * 1024;
+  size_t max_sdp_bytes = size_t{64} * 1024;
   size_t max_candidate_bytes = 4096;
 };
 
@@ -216,7 +216,7 @@ class SessionService final : public SessionHooks {
   AppError Backend(std::string_view op, const Error& error) const;
   void Audit(const Actor* actor, std::string_view action, const Session* session,
              std::string_view resource_type, std::string_view resource_id, AuditResult result,
-             std::string metadata_json, std::string owner_id = {});
+             std::string metadata_json, std::string_view owner_id = {});
   AppStatus RequireRoleFor(const Actor& actor, Role role, std::string_view resource_id);
   void RecordDenied(const Actor& actor, std::string_view operation, std::string_view resource_id,
                     std::string_view owner_id, std::string_view reason);

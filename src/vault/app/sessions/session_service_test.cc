@@ -534,6 +534,7 @@ TEST_F(SessionTest, EightConcurrentDeletesGiveOneSuccessAndSevenConflicts) {
     std::atomic<int> conflict{0};
     std::atomic<int> other{0};
     std::vector<std::thread> threads;
+    threads.reserve(8);
     for (int i = 0; i < 8; ++i) {
       threads.emplace_back([&] {
         ready.fetch_add(1);
@@ -571,6 +572,7 @@ TEST_F(SessionTest, ClientOwnerAdminExpiryAndRevokeRacingHaveOneWinner) {
     std::atomic<int> ready{0};
     std::atomic<int> ok{0};
     std::vector<std::thread> threads;
+    threads.reserve(5);
     auto go = [&](auto fn) {
       threads.emplace_back([&, fn] {
         ready.fetch_add(1);
