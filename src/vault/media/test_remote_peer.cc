@@ -13,12 +13,14 @@ using media_internal::ElementPtr;
 using media_internal::MakeElement;
 using media_internal::PromiseWaiter;
 
-Result<std::unique_ptr<TestRemotePeer>> TestRemotePeer::Create(bool auto_pong) {
+Result<std::unique_ptr<TestRemotePeer>> TestRemotePeer::Create(bool auto_pong, int latency_ms) {
   std::unique_ptr<TestRemotePeer> p(new TestRemotePeer);
   p->auto_pong_ = auto_pong;
   p->pipeline_ = ElementPtr(GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new("remote"))));
   VA_TRY(ElementPtr webrtc, MakeElement("webrtcbin"));
   gst_util_set_object_arg(G_OBJECT(webrtc.get()), "bundle-policy", "max-bundle");
+  if (latency_ms >= 0)
+    g_object_set(webrtc.get(), "latency", static_cast<guint>(latency_ms), nullptr);
   VA_TRY_STATUS(media_internal::RestrictIce(webrtc.get(), {"127.0.0.1"}));
   p->webrtc_ = webrtc.get();
   // A still picture is one RTP packet; rtpsession's default probation (2 packets) would drop it.
@@ -298,6 +300,17 @@ void TestRemotePeer::RequestKeyframe() {
                      gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
   gst_object_unref(src);
   gst_object_unref(depay);
+}
+
+void TestRemotePeer::CloseChannel() {
+  GObject* channel = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    if (channel_ == nullptr) return;
+    channel = G_OBJECT(g_object_ref(channel_));
+  }
+  gst_webrtc_data_channel_close(reinterpret_cast<GstWebRTCDataChannel*>(channel));
+  g_object_unref(channel);
 }
 
 void TestRemotePeer::Kill() {

@@ -31,7 +31,8 @@ class TestRemotePeer {
     std::chrono::steady_clock::time_point at;
   };
 
-  static Result<std::unique_ptr<TestRemotePeer>> Create(bool auto_pong = true);
+  // latency_ms: the receiver's jitter-buffer latency (webrtcbin's default 200 when negative).
+  static Result<std::unique_ptr<TestRemotePeer>> Create(bool auto_pong = true, int latency_ms = -1);
   ~TestRemotePeer();
   TestRemotePeer(const TestRemotePeer&) = delete;
   TestRemotePeer& operator=(const TestRemotePeer&) = delete;
@@ -50,6 +51,8 @@ class TestRemotePeer {
   Status Send(const std::string& text);
   // Asks the sender for a keyframe the way a decoder does (upstream GstForceKeyUnit → PLI).
   void RequestKeyframe();
+  // Closes the data channel as a page does when it goes away.
+  void CloseChannel();
   // Stops the whole peer (state NULL) without telling the other side: a killed browser.
   void Kill();
 

@@ -339,6 +339,52 @@ TEST(WebRtcPeer, DeadRemoteTimesOutByHeartbeat) {
               std::chrono::duration<double, std::milli>(Clock::now() - start).count());
 }
 
+TEST(WebRtcPeer, RemoteClosingTheChannelEndsThePeer) {
+  Session s;
+  Negotiate(s, Options());
+  ASSERT_FALSE(HasFailure());
+  s.remote->CloseChannel();
+  ASSERT_TRUE(s.rec.Wait([&] { return !s.rec.closed.empty(); }));
+  EXPECT_EQ(s.rec.closed, "PeerClosed");
+}
+
+TEST(WebRtcPeer, CanBeDestroyedFromItsOwnCallback) {
+  Session s;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool destroyed = false;
+  PeerOptions o = Options();
+  Negotiate(s, o);
+  ASSERT_FALSE(HasFailure());
+  // Re-create with a callback that destroys the peer on the media thread.
+  s.peer.reset();
+  s.remote.reset();
+  std::unique_ptr<WebRtcPeer> peer;
+  o.callbacks.on_closed = [&](const std::string&) {
+    std::lock_guard lock(mu);
+    peer.reset();
+    destroyed = true;
+    cv.notify_all();
+  };
+  auto created = WebRtcPeer::Create(o);
+  ASSERT_TRUE(created.has_value());
+  {
+    std::lock_guard lock(mu);
+    peer = std::move(*created);
+  }
+  auto offer = peer->CreateOffer(kDeadline);
+  ASSERT_TRUE(offer.has_value());
+  auto remote = TestRemotePeer::Create();
+  ASSERT_TRUE(remote.has_value());
+  auto answer = (*remote)->Answer(*offer, kDeadline);
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_TRUE(peer->SetAnswer(*answer).has_value());
+  ASSERT_TRUE((*remote)->WaitChannelOpen(kDeadline));
+  (*remote)->Kill();  // the heartbeat ends it; on_closed destroys it
+  std::unique_lock lock(mu);
+  EXPECT_TRUE(cv.wait_for(lock, kDeadline, [&] { return destroyed; }));
+}
+
 TEST(WebRtcPeer, RejectsGarbage) {
   auto peer = WebRtcPeer::Create(Options());
   ASSERT_TRUE(peer.has_value());
