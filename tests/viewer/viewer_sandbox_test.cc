@@ -47,7 +47,7 @@ class ViewerSandboxTest : public ::testing::Test {
   }
 
   std::string Write(const std::string& name, const std::string& bytes) {
-    const std::string path = dir_.File(name);
+    std::string path = dir_.File(name);
     std::ofstream(path, std::ios::binary) << bytes;
     ::chmod(path.c_str(), 0644);
     return path;

@@ -12,6 +12,8 @@
 // viewport, otherwise scrolled) and the pointer mark.
 #pragma once
 
+#include <cairo.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -22,8 +24,6 @@
 #include "base/result.h"
 #include "vault/viewer/protocol.h"
 #include "vault/viewer/view_state.h"
-
-using cairo_t = struct _cairo;
 
 namespace va::vault::viewer {
 

@@ -65,6 +65,28 @@ std::string MakeTwoBandPdf(uint32_t top, uint32_t bottom, double width, double h
   return out;
 }
 
+std::string MakeTextPdf(int lines, double width, double height) {
+  std::string out;
+  cairo_surface_t* surface = cairo_pdf_surface_create_for_stream(Append, &out, width, height);
+  cairo_t* cr = cairo_create(surface);
+  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(cr, 10);
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  const double step = (height - 72) / lines;
+  for (int i = 0; i < lines; ++i) {
+    cairo_move_to(cr, 36, 36 + step * (i + 1));
+    const std::string line = "Line " + std::to_string(i + 1) +
+                             ": The quick brown fox jumps over the lazy dog, 0123456789 times.";
+    cairo_show_text(cr, line.c_str());
+  }
+  cairo_show_page(cr);
+  cairo_destroy(cr);
+  cairo_surface_finish(surface);
+  Require(cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS, "cairo PDF surface");
+  cairo_surface_destroy(surface);
+  return out;
+}
+
 std::string MakePng(int width, int height, uint32_t rgb) {
   cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
   cairo_t* cr = cairo_create(surface);
@@ -94,10 +116,10 @@ std::string MakeJpeg(int width, int height, uint32_t rgb, int quality) {
   jpeg_set_quality(&cinfo, quality, TRUE);
   jpeg_start_compress(&cinfo, TRUE);
   std::vector<unsigned char> row(static_cast<size_t>(width) * 3);
-  for (int x = 0; x < width; ++x) {
-    row[x * 3] = static_cast<unsigned char>(rgb >> 16);
-    row[x * 3 + 1] = static_cast<unsigned char>(rgb >> 8);
-    row[x * 3 + 2] = static_cast<unsigned char>(rgb);
+  for (size_t i = 0; i < row.size(); i += 3) {
+    row[i] = static_cast<unsigned char>(rgb >> 16);
+    row[i + 1] = static_cast<unsigned char>(rgb >> 8);
+    row[i + 2] = static_cast<unsigned char>(rgb);
   }
   while (cinfo.next_scanline < cinfo.image_height) {
     JSAMPROW rows[1] = {row.data()};

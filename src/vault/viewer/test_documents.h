@@ -16,6 +16,8 @@ std::string MakePdf(const std::vector<uint32_t>& page_colours, double width = 61
                     double height = 792);
 // A one-page PDF: its upper half `top`, its lower half `bottom` (for scroll tests).
 std::string MakeTwoBandPdf(uint32_t top, uint32_t bottom, double width = 612, double height = 792);
+// A page of `lines` lines of text in DejaVu Sans (embedded), like a typical document page.
+std::string MakeTextPdf(int lines = 60, double width = 612, double height = 792);
 std::string MakePng(int width, int height, uint32_t rgb);
 std::string MakeJpeg(int width, int height, uint32_t rgb, int quality = 95);
 
