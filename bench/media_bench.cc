@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
     if (r == 0) {  // CPU per frame: 60 changing frames at 30 fps
       const int frames = quick ? 30 : 60;
       std::vector<std::vector<uint8_t>> pictures;
+      pictures.reserve(frames);
       for (int i = 0; i < frames; ++i)
         pictures.push_back(Frame(1280, 720, static_cast<uint8_t>(i * 4)));
       double cpu0 = CpuMs();
