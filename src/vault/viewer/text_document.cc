@@ -1,11 +1,15 @@
-// UTF-8 text through pango: one layout of the whole text in a monospace font whose size follows
-// the zoom, wrapped (at words, else characters) to the viewport's width less the margins, cut into
-// pages of whole lines that fit the viewport's height. Re-laid out when the size or zoom changes,
-// so the page count can change; each page fills the viewport, so text never scrolls.
+// UTF-8 text in a monospace font (DejaVu Sans Mono, through pango) whose size follows the zoom.
+// Because the font is monospace, wrapping and paging are computed from column counts alone
+// (a wide East Asian character takes two columns, a combining mark none), in one linear pass, so a
+// 2 MiB file is paged in milliseconds; pango lays out only the rows of the page being drawn.
+// Lines wrap at the last space that fits, else at the column limit. Tabs are expanded to stops
+// every 8 columns and control characters shown as U+FFFD when the file is loaded. Each page fills
+// the viewport, so text never scrolls; a resize or zoom re-pages it.
 #include <glib.h>
 #include <pango/pangocairo.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "vault/viewer/cairo_util.h"
@@ -21,18 +25,43 @@ constexpr int kTabColumns = 8;
 struct PangoFontDescriptionDeleter {
   void operator()(PangoFontDescription* d) const { pango_font_description_free(d); }
 };
-struct PangoTabArrayDeleter {
-  void operator()(PangoTabArray* t) const { pango_tab_array_free(t); }
-};
+using FontDescription = std::unique_ptr<PangoFontDescription, PangoFontDescriptionDeleter>;
 
-struct Line {
-  int baseline = 0;  // pango units from the layout's top
-  int x = 0;         // pango units: where the line starts
-};
-struct Page {
-  int first_line = 0;
-  int end_line = 0;  // one past the last
-  int top = 0;       // pango units: the layout's y shown at the page's top margin
+int Columns(gunichar c) {
+  if (g_unichar_iszerowidth(c)) return 0;
+  return g_unichar_iswide(c) ? 2 : 1;
+}
+
+// The text as it will be shown: tabs expanded, CR dropped, other control characters replaced.
+std::string Clean(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  int column = 0;
+  for (const char* p = text.data(); p < text.data() + text.size(); p = g_utf8_next_char(p)) {
+    const gunichar c = g_utf8_get_char(p);
+    if (c == '\n') {
+      out += '\n';
+      column = 0;
+    } else if (c == '\t') {
+      const int spaces = kTabColumns - column % kTabColumns;
+      out.append(static_cast<size_t>(spaces), ' ');
+      column += spaces;
+    } else if (c == '\r') {
+      continue;
+    } else if (c < 0x20 || (c >= 0x7f && c < 0xa0)) {
+      out += "\xEF\xBF\xBD";
+      ++column;
+    } else {
+      out.append(p, static_cast<size_t>(g_utf8_next_char(p) - p));
+      column += Columns(c);
+    }
+  }
+  return out;
+}
+
+struct Row {
+  uint32_t begin = 0;  // byte offsets into the cleaned text
+  uint32_t end = 0;
 };
 
 class TextDocument final : public Document {
@@ -46,86 +75,112 @@ class TextDocument final : public Document {
     pango_cairo_context_set_font_options(context_.get(), options);
     cairo_font_options_destroy(options);
     layout_.reset(pango_layout_new(context_.get()));
-    pango_layout_set_text(layout_.get(), text_.data(), static_cast<int>(text_.size()));
-    pango_layout_set_wrap(layout_.get(), PANGO_WRAP_WORD_CHAR);
   }
 
   DocumentKind Kind() const override { return DocumentKind::kText; }
-  int Pages() const override { return static_cast<int>(pages_.size()); }
+  int Pages() const override {
+    return std::max<int>(1, static_cast<int>((rows_.size() + rows_per_page_ - 1) / rows_per_page_));
+  }
   double ContentHeight(const View& view) const override { return view.height; }
 
   void Layout(int width, int height, double zoom) override {
     if (width == width_ && height == height_ && zoom == zoom_) return;
     width_ = width;
     height_ = height;
-    zoom_ = zoom;
-    std::unique_ptr<PangoFontDescription, PangoFontDescriptionDeleter> font(
-        pango_font_description_from_string("DejaVu Sans Mono, Monospace"));
-    pango_font_description_set_absolute_size(font.get(), kFontPixels * zoom * PANGO_SCALE);
-    pango_layout_set_font_description(layout_.get(), font.get());
-    // Tab stops every kTabColumns character widths.
-    PangoRectangle space{};
-    pango_layout_set_text(layout_.get(), " ", 1);
-    pango_layout_get_extents(layout_.get(), nullptr, &space);
-    std::unique_ptr<PangoTabArray, PangoTabArrayDeleter> tabs(
-        pango_tab_array_new_with_positions(1, FALSE, PANGO_TAB_LEFT, space.width * kTabColumns));
-    pango_layout_set_tabs(layout_.get(), tabs.get());
-    pango_layout_set_text(layout_.get(), text_.data(), static_cast<int>(text_.size()));
-    pango_layout_set_width(layout_.get(), std::max(1, width - 2 * kMargin) * PANGO_SCALE);
-    Paginate(std::max(1, height - 2 * kMargin) * PANGO_SCALE);
+    if (zoom != zoom_) {
+      zoom_ = zoom;
+      FontDescription font(pango_font_description_from_string("DejaVu Sans Mono, Monospace"));
+      pango_font_description_set_absolute_size(font.get(), kFontPixels * zoom * PANGO_SCALE);
+      pango_layout_set_font_description(layout_.get(), font.get());
+      // The advance of one column and the height of one row, from ten columns of text.
+      pango_layout_set_text(layout_.get(), "MMMMMMMMMM", 10);
+      PangoRectangle logical{};
+      pango_layout_get_extents(layout_.get(), nullptr, &logical);
+      advance_ = std::max(1.0, pango_units_to_double(logical.width) / 10);
+      row_height_ = std::max(1.0, std::ceil(pango_units_to_double(logical.height)));
+    }
+    const int columns = std::max(1, static_cast<int>((width - 2 * kMargin) / advance_));
+    rows_per_page_ =
+        static_cast<size_t>(std::max(1, static_cast<int>((height - 2 * kMargin) / row_height_)));
+    Wrap(columns);
   }
 
   Status Draw(cairo_t* cr, const View& view) const override {
     cairo_save(cr);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
-    const Page& page = pages_[static_cast<size_t>(view.page - 1)];
     cairo_rectangle(cr, kMargin, kMargin, view.width - 2 * kMargin, view.height - 2 * kMargin);
     cairo_clip(cr);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    for (int i = page.first_line; i < page.end_line; ++i) {
-      const Line& line = lines_[static_cast<size_t>(i)];
-      cairo_move_to(cr, kMargin + pango_units_to_double(line.x),
-                    kMargin + pango_units_to_double(line.baseline - page.top));
-      pango_cairo_show_layout_line(cr, pango_layout_get_line_readonly(layout_.get(), i));
+    const size_t first = static_cast<size_t>(view.page - 1) * rows_per_page_;
+    const size_t end = std::min(rows_.size(), first + rows_per_page_);
+    for (size_t i = first; i < end; ++i) {
+      const Row& row = rows_[i];
+      if (row.end == row.begin) continue;
+      pango_layout_set_text(layout_.get(), text_.data() + row.begin,
+                            static_cast<int>(row.end - row.begin));
+      cairo_move_to(cr, kMargin, kMargin + row_height_ * static_cast<double>(i - first));
+      pango_cairo_show_layout(cr, layout_.get());
     }
     cairo_restore(cr);
     return {};
   }
 
  private:
-  void Paginate(int page_height) {
-    lines_.clear();
-    pages_.clear();
-    Page current;
-    PangoLayoutIter* iter = pango_layout_get_iter(layout_.get());
-    int index = 0;
-    do {
-      PangoRectangle logical{};
-      pango_layout_iter_get_line_extents(iter, nullptr, &logical);
-      lines_.push_back({pango_layout_iter_get_baseline(iter), logical.x});
-      // A line that would cross the page's bottom starts the next page (a page always holds at
-      // least one line, however tall).
-      if (index > current.first_line && logical.y + logical.height - current.top > page_height) {
-        current.end_line = index;
-        pages_.push_back(current);
-        current = Page{index, index, logical.y};
+  // Cuts the text into rows of at most `columns` columns.
+  void Wrap(int columns) {
+    rows_.clear();
+    const char* base = text_.data();
+    const char* end = base + text_.size();
+    const char* row_start = base;
+    const char* last_space = nullptr;  // just after the last space in the current row
+    int width = 0;
+    int width_at_space = 0;
+    auto offset = [base](const char* p) { return static_cast<uint32_t>(p - base); };
+    for (const char* p = base; p < end;) {
+      const gunichar c = g_utf8_get_char(p);
+      const char* next = g_utf8_next_char(p);
+      if (c == '\n') {
+        rows_.push_back({offset(row_start), offset(p)});
+        row_start = next;
+        last_space = nullptr;
+        width = 0;
+      } else {
+        const int w = Columns(c);
+        if (width + w > columns && width > 0) {
+          if (last_space != nullptr && last_space > row_start) {
+            // Break after the last space; the rest of the word starts the next row.
+            rows_.push_back({offset(row_start), offset(last_space)});
+            row_start = last_space;
+            width -= width_at_space;
+          } else {
+            rows_.push_back({offset(row_start), offset(p)});
+            row_start = p;
+            width = 0;
+          }
+          last_space = nullptr;
+        }
+        width += w;
+        if (c == ' ') {
+          last_space = next;
+          width_at_space = width;
+        }
       }
-      ++index;
-    } while (pango_layout_iter_next_line(iter));
-    pango_layout_iter_free(iter);
-    current.end_line = index;
-    pages_.push_back(current);
+      p = next;
+    }
+    rows_.push_back({offset(row_start), offset(end)});
   }
 
   std::string text_;
   GObjectPtr<PangoContext> context_;
-  GObjectPtr<PangoLayout> layout_;
+  GObjectPtr<PangoLayout> layout_;  // reused for each row drawn
   int width_ = 0;
   int height_ = 0;
   double zoom_ = 0;
-  std::vector<Line> lines_;
-  std::vector<Page> pages_{Page{}};
+  double advance_ = 8;
+  double row_height_ = 16;
+  size_t rows_per_page_ = 1;
+  std::vector<Row> rows_{Row{}};
 };
 
 }  // namespace
@@ -140,7 +195,7 @@ Result<std::unique_ptr<Document>> LoadText(std::string bytes) {
   }
   // A UTF-8 byte order mark is not text to show.
   if (bytes.starts_with("\xEF\xBB\xBF")) bytes.erase(0, 3);
-  return std::make_unique<TextDocument>(std::move(bytes));
+  return std::make_unique<TextDocument>(Clean(bytes));
 }
 
 }  // namespace va::vault::viewer
