@@ -168,6 +168,23 @@ TEST(DocumentTest, TextIsDrawnAndPagedByTheScreenHeight) {
   EXPECT_GT((*wide)->Pages(), 5);
 }
 
+TEST(DocumentTest, LargestTextIsPagedAndDrawn) {
+  // Paging is linear in the text and drawing touches only one page, so the largest text allowed
+  // loads, re-pages on resize and draws its last page without laying out the rest.
+  std::string text;
+  while (text.size() + 64 < kMaxTextBytes) text += "a line of text\twith a tab and wörds to wrap\n";
+  auto doc = LoadDocument(text);
+  ASSERT_TRUE(doc) << doc.error().message;
+  View v = ViewOf(**doc, 1280, 720);
+  const int pages = (*doc)->Pages();
+  EXPECT_GT(pages, 1000);
+  (*doc)->Layout(200, 720, 1);  // narrower: every line wraps
+  EXPECT_GT((*doc)->Pages(), pages);
+  (*doc)->Layout(1280, 720, 1);
+  v.page = (*doc)->Pages();
+  Render(**doc, v);
+}
+
 TEST(DocumentTest, EmptyTextIsOneBlankPage) {
   auto doc = LoadDocument("");
   ASSERT_TRUE(doc);
