@@ -157,6 +157,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
   GSource* heartbeat = nullptr;  // under mu
   std::atomic<int64_t> last_rx_ms{0};
 
+  std::atomic<int64_t> connected_ns{0}, first_encoded_ns{0};  // steady clock
   std::atomic<uint64_t> frames_pushed{0}, frames_encoded{0}, keyframes{0}, keyframe_requests{0},
       messages_received{0};
 
@@ -464,6 +465,7 @@ void WebRtcPeer::Impl::OnConnectionState(GstElement* webrtc, GParamSpec*, gpoint
 }
 
 void WebRtcPeer::Impl::OnConnected() {
+  connected_ns = Clock::now().time_since_epoch().count();
   last_rx_ms = NowMillis();
   {
     std::lock_guard lock(mu);
@@ -558,7 +560,9 @@ GstPadProbeReturn WebRtcPeer::Impl::OnEncoderProbe(GstPad*, GstPadProbeInfo* inf
   if (!self) return GST_PAD_PROBE_OK;
   if ((GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) != 0) {
     GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-    ++self->frames_encoded;
+    if (self->frames_encoded++ == 0) {
+      self->first_encoded_ns = Clock::now().time_since_epoch().count();
+    }
     if (!GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) ++self->keyframes;
     return GST_PAD_PROBE_OK;
   }
@@ -620,10 +624,12 @@ void WebRtcPeer::Impl::PushLatest() {
   GstBuffer* buffer = nullptr;
   int width = 0;
   int height = 0;
+  bool force_key = false;
   {
     std::lock_guard lock(mu);
     push_scheduled = false;
     if (closing || torn_down || !connected || !latest || (!dirty && !repush)) return;
+    force_key = repush;
     buffer = gst_buffer_ref(latest.get());
     width = latest_width;
     height = latest_height;
@@ -636,6 +642,13 @@ void WebRtcPeer::Impl::PushLatest() {
     gst_app_src_set_caps(GST_APP_SRC(appsrc), caps.get());
     caps_width = width;
     caps_height = height;
+  }
+  if (force_key) {
+    // The encoder already saw the upstream request; a serialized downstream one ahead of this
+    // buffer makes sure this very frame is the keyframe, whatever the threads' timing.
+    gst_element_send_event(
+        appsrc, gst_video_event_new_downstream_force_key_unit(
+                    GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, TRUE, 0));
   }
   ++frames_pushed;
   gst_app_src_push_buffer(GST_APP_SRC(appsrc), buffer);  // takes the reference
@@ -902,8 +915,13 @@ bool WebRtcPeer::Connected() const { return impl_->connected && !impl_->closing;
 
 PeerStats WebRtcPeer::Stats() const {
   const Impl& s = *impl_;
-  return PeerStats{s.frames_pushed, s.frames_encoded, s.keyframes, s.keyframe_requests,
-                   s.messages_received};
+  return PeerStats{s.frames_pushed,
+                   s.frames_encoded,
+                   s.keyframes,
+                   s.keyframe_requests,
+                   s.messages_received,
+                   Clock::time_point(Clock::duration(s.connected_ns.load())),
+                   Clock::time_point(Clock::duration(s.first_encoded_ns.load()))};
 }
 
 }  // namespace va::vault

@@ -90,6 +90,9 @@ struct PeerStats {
   uint64_t keyframes = 0;       // of which keyframes
   uint64_t keyframe_requests = 0;
   uint64_t messages_received = 0;
+  // When the peer connected and when the encoder delivered its first frame (epoch when not yet).
+  std::chrono::steady_clock::time_point connected_at{};
+  std::chrono::steady_clock::time_point first_frame_encoded_at{};
 };
 
 class WebRtcPeer {
