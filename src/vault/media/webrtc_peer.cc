@@ -136,6 +136,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
   bool gathering_complete = false;
   bool channel_open = false;
   bool channel_closed = false;
+  bool connected_reported = false;
   std::atomic<bool> connected{false};
   std::atomic<bool> closing{false};
   bool torn_down = false;      // teardown started
@@ -202,6 +203,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
   void PushLatest();
   void OnConnected();
   void StartHeartbeat();
+  void MaybeReportConnected();
   void OnMessage(std::string text);
   Status SendText(const std::string& text);
   Status SendPing();
@@ -472,6 +474,15 @@ void WebRtcPeer::Impl::OnConnected() {
     if (latest) SchedulePushLocked();
   }
   StartHeartbeat();
+  MaybeReportConnected();
+}
+
+void WebRtcPeer::Impl::MaybeReportConnected() {
+  {
+    std::lock_guard lock(mu);
+    if (!connected || !channel_open || connected_reported) return;
+    connected_reported = true;
+  }
   Invoke([](Impl& self) {
     LogInfo("media_peer_connected", {{"session", self.options.session_id}});
     if (self.options.callbacks.on_connected) self.options.callbacks.on_connected();
@@ -504,9 +515,12 @@ void WebRtcPeer::Impl::StartHeartbeat() {
 void WebRtcPeer::Impl::OnChannelOpen(GObject*, gpointer data) {
   auto self = From(data);
   if (!self) return;
-  std::lock_guard lock(self->mu);
-  self->channel_open = true;
-  self->cv.notify_all();
+  {
+    std::lock_guard lock(self->mu);
+    self->channel_open = true;
+    self->cv.notify_all();
+  }
+  self->MaybeReportConnected();
 }
 
 void WebRtcPeer::Impl::OnChannelClose(GObject*, gpointer data) {

@@ -69,6 +69,8 @@ std::chrono::microseconds CertificateWarmupTime();
 std::chrono::microseconds PeerWarmupTime();
 
 struct PeerCallbacks {
+  // ICE+DTLS connected and the data channel open (SendControl works from here on). Frames
+  // start flowing at the ICE+DTLS connection already, a few ms earlier.
   std::function<void()> on_connected;
   std::function<void(std::string json)> on_input;  // any data-channel message but Pong
   std::function<void(std::string reason)> on_closed;
