@@ -25,7 +25,11 @@
 //   Close() has returned. They may call any method of the peer, including Close() and the
 //   destructor (from on_closed, for instance). They must not block for long.
 //   on_closed fires at most once, with "PeerTimeout" (heartbeat), "PeerClosed" (the browser
-//   closed the data channel) or "PeerFailed" (ICE/DTLS failed), never after Close().
+//   closed the data channel) or "PeerFailed" (ICE/DTLS failed, or a pipeline error), never
+//   after Close(). Close() from another thread waits for a callback that is running.
+// - Codec: the offer carries one codec, the peer's (PeerOptions::codec, else the configured
+//   preference). An answer that rejects it gets kUnsupported from SetAnswer(); there is no
+//   renegotiation to the other codec — the caller may create a new peer with the other codec.
 // - Close(reason_json) sends reason_json on the data channel (when open), closes the channel
 //   and returns at once (well under a millisecond); from then on no frame is encoded and no
 //   callback runs. The pipeline goes to NULL on the media thread once the browser acknowledged
@@ -48,8 +52,8 @@ namespace va::vault {
 
 struct MediaConfig {
   std::vector<std::string> ice_addresses = {"127.0.0.1"};  // host candidates only from these
-  std::vector<std::string> stun_servers;                   // stun://host:port
-  std::vector<std::string> turn_servers;                   // turn(s)://user:pass@host:port
+  std::vector<std::string> stun_servers;  // stun://host:port (webrtcbin uses the first only)
+  std::vector<std::string> turn_servers;  // turn(s)://user:pass@host:port
   int min_bitrate_kbps = 100;
   int max_bitrate_kbps = 8000;
   int default_bitrate_kbps = 2000;
