@@ -585,7 +585,14 @@ void Api::Register(Router& router) {
         }
         std::vector<char> chunk(kUploadChunk);
         for (;;) {
-          auto n = multipart ? co_await multipart->Read(chunk) : co_await body->Read(chunk);
+          // One co_await per statement: GCC 12 destroys the result of a co_await inside ?:
+          // twice when it holds an error.
+          Result<size_t> n = size_t{0};
+          if (multipart) {
+            n = co_await multipart->Read(chunk);
+          } else {
+            n = co_await body->Read(chunk);
+          }
           if (!n) {
             HttpResponse res =
                 AppErrorResponse(Invalid("upload interrupted: " + n.error().message));
@@ -668,10 +675,11 @@ void Api::Register(Router& router) {
                if (!email) return AppErrorResponse(email.error());
                grant.client_email = *email;
                const json::value* flags = body->if_contains("permissions");
-               if (flags && !flags->is_object()) {
+               if (!flags) return AppErrorResponse(Invalid("field 'permissions' is required"));
+               if (!flags->is_object()) {
                  return AppErrorResponse(Invalid("field 'permissions' must be an object"));
                }
-               if (flags) {
+               {
                  const json::object& f = flags->as_object();
                  auto read = GetBool(f, "read", true);
                  if (!read) return AppErrorResponse(read.error());
