@@ -271,11 +271,14 @@ Result<Policy> ViewerPolicy(const std::string& program) {
   for (const char* p : {"/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"}) {
     b.ReadOnlyIfExists(p);
   }
-  for (const char* p : {"/etc/fonts", "/etc/ld.so.cache", "/etc/localtime", "/etc/locale.alias"}) {
+  for (const char* p : {"/etc/fonts", "/etc/ld.so.cache", "/etc/localtime", "/etc/locale.alias",
+                        "/var/cache/fontconfig"}) {
     b.ReadOnlyIfExists(p);
   }
-  b.Executable(program)
-      .Tmpfs("/tmp", 64ULL << 20)
+  // Mounts apply in order: the tmpfs first, so a program that lives under /tmp (a build tree
+  // there) is bound on top of it rather than hidden by it.
+  b.Tmpfs("/tmp", 64ULL << 20)
+      .Executable(program)
       .Proc()
       .Device("/dev/null")
       .Device("/dev/zero")
