@@ -302,9 +302,15 @@ AppResult<Actor> VaultApp::Authenticate(std::string_view access_token, const Req
     return deny(claims.error().kind == ErrorKind::kTimeout ? "expired_token" : "invalid_token");
   }
   if (!IsValidId(claims->subject, "usr_")) return deny("invalid_token");
+  if (std::optional<User> cached = CachedUser(claims->subject)) {
+    if (cached->status == UserStatus::kActive) return Actor{std::move(*cached), meta};
+    SetActor(denied, *cached);
+    return deny("user_disabled");
+  }
   auto user = store_.Users().FindById(claims->subject);
   if (!user) return tl::unexpected(Backend("find_user", user.error()));
   if (!user->has_value()) return deny("user_not_found");
+  RememberUser(**user);
   SetActor(denied, **user);
   if ((*user)->status != UserStatus::kActive) return deny("user_disabled");
   return Actor{std::move(**user), meta};

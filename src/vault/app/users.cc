@@ -101,6 +101,7 @@ AppResult<User> VaultApp::DisableUser(const Actor& actor, std::string_view user_
   auto set = store_.Users().SetStatus(user_id, UserStatus::kDisabled, now, reason);
   if (!set) return tl::unexpected(Backend("disable_user", set.error()));
   if (!*set) return AppFail(Code::kUserNotFound, "no such user");
+  ForgetUser(user_id);
   // Access tokens stop working at once (Authenticate checks the status); refresh tokens too.
   if (auto revoked = store_.Tokens().RevokeAllForUser(user_id); !revoked) {
     (void)Backend("revoke_user_tokens", revoked.error());
@@ -130,6 +131,7 @@ AppResult<User> VaultApp::EnableUser(const Actor& actor, std::string_view user_i
   auto set = store_.Users().SetStatus(user_id, UserStatus::kActive, Now(), "");
   if (!set) return tl::unexpected(Backend("enable_user", set.error()));
   if (!*set) return AppFail(Code::kUserNotFound, "no such user");
+  ForgetUser(user_id);
 
   User user = std::move(**found);
   user.status = UserStatus::kActive;

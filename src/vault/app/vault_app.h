@@ -36,6 +36,10 @@ struct AppConfig {
   int64_t login_window_seconds = 300;
   int default_page_size = 20;
   int max_page_size = 100;
+  // Authenticate keeps each user's record this long (0: always read the database). Changes made
+  // through this VaultApp (disable, enable) take effect at once; a change made by another process
+  // sharing the database is seen within this time.
+  int64_t user_cache_ttl_ms = 1000;
 };
 
 struct RequestMeta {
@@ -193,6 +197,11 @@ class VaultApp {
   // Issues an access token and a refresh token of `family_id` for `user`.
   AppResult<LoginResult> IssueTokens(const User& user, const std::string& family_id, int64_t now);
   const std::string& DummyHash();
+  // The user cache of Authenticate (see AppConfig::user_cache_ttl_ms).
+  struct UserCache;
+  std::optional<User> CachedUser(std::string_view id);
+  void RememberUser(const User& user);
+  void ForgetUser(std::string_view id);
 
   Store& store_;
   BlobStore& blobs_;
@@ -204,6 +213,7 @@ class VaultApp {
   SessionHooks default_hooks_;
   SessionHooks* hooks_ = &default_hooks_;
   std::unique_ptr<Throttle> throttle_;
+  std::unique_ptr<UserCache> user_cache_;
   std::once_flag dummy_once_;
   std::string dummy_hash_;
 };

@@ -2,8 +2,6 @@
 #include "vault/crypto/jwt_signer.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <sodium.h>
 
 #include <boost/json.hpp>
@@ -22,16 +20,6 @@ constexpr size_t kMaxTokenBytes = 8192;
 constexpr size_t kMacBytes = 32;
 // Tokens issued later than this past `now` are refused (clock skew between nodes allowed).
 constexpr int64_t kMaxFutureIat = 300;
-
-std::string Mac(const std::vector<unsigned char>& key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  const unsigned char* ok =
-      HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &size);
-  VA_CHECK(ok != nullptr && size == kMacBytes, "HMAC-SHA256 failed");
-  return std::string(reinterpret_cast<const char*>(out), size);
-}
 
 tl::unexpected<Error> Invalid(std::string message) {
   return Fail(ErrorKind::kInvalid, "access token: " + std::move(message));
@@ -94,6 +82,18 @@ std::optional<std::string> Base64UrlDecode(std::string_view text) {
 JwtSigner::JwtSigner(std::vector<unsigned char> key) : key_(std::move(key)) {
   VA_CHECK(key_.size() >= kMinKeyBytes, "JWT signing key shorter than 32 bytes");
   InitSodium();
+  VA_CHECK(crypto_auth_hmacsha256_init(&keyed_, key_.data(), key_.size()) == 0,
+           "HMAC-SHA256 init failed");
+}
+
+std::string JwtSigner::Mac(std::string_view data) const {
+  crypto_auth_hmacsha256_state state = keyed_;
+  unsigned char out[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(data.data()),
+                                data.size());
+  crypto_auth_hmacsha256_final(&state, out);
+  sodium_memzero(&state, sizeof state);
+  return std::string(reinterpret_cast<const char*>(out), sizeof out);
 }
 
 std::string JwtSigner::Sign(const AccessClaims& claims) {
@@ -107,7 +107,7 @@ std::string JwtSigner::Sign(const AccessClaims& claims) {
   payload["exp"] = claims.expires_at;
   payload["jti"] = claims.token_id;
   std::string signing_input = kHeader + "." + Base64UrlEncode(boost::json::serialize(payload));
-  std::string signature = Base64UrlEncode(Mac(key_, signing_input));
+  std::string signature = Base64UrlEncode(Mac(signing_input));
   return signing_input + "." + signature;
 }
 
@@ -144,7 +144,7 @@ Result<AccessClaims> JwtSigner::Verify(std::string_view token, int64_t now) {
 
   auto signature = Base64UrlDecode(signature_b64);
   if (!signature || signature->size() != kMacBytes) return Invalid("bad signature");
-  const std::string expected = Mac(key_, token.substr(0, dot2));
+  const std::string expected = Mac(token.substr(0, dot2));
   if (CRYPTO_memcmp(expected.data(), signature->data(), kMacBytes) != 0) {
     return Invalid("bad signature");
   }
