@@ -13,6 +13,9 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "sandbox/landlock.h"
+#include "sandbox/seccomp_filter.h"
+#include "sandbox/userns.h"
 #include "vault/app/vault_app.h"
 #include "vault/crypto/argon2_hasher.h"
 #include "vault/crypto/jwt_signer.h"
@@ -95,6 +98,22 @@ int RunDaemon(const ServerConfig& config) {
   Store& db = **store;
   std::vector<http::ReadinessCheck> readiness;
   readiness.push_back({"database", [&db] { return db.Ping(); }});
+  // The kernel features every sandbox needs (spec §8); vaultctl doctor checks them in depth.
+  readiness.push_back({"sandbox", []() -> Status {
+                         VA_TRY(int abi, sandbox::ProbeLandlockAbi());
+                         if (abi < 6) {
+                           return Fail(ErrorKind::kUnsupported,
+                                       "landlock ABI " + std::to_string(abi) + " is below 6");
+                         }
+                         if (!sandbox::SeccompAvailable()) {
+                           return Fail(ErrorKind::kUnsupported, "seccomp filters unavailable");
+                         }
+                         VA_TRY(bool userns, sandbox::UserNamespacesAvailable());
+                         if (!userns) {
+                           return Fail(ErrorKind::kUnsupported, "user namespaces unavailable");
+                         }
+                         return {};
+                       }});
   http::Api api(app, metrics, blocking, std::move(readiness));
   http::Router router;
   api.Register(router);
@@ -109,6 +128,7 @@ int RunDaemon(const ServerConfig& config) {
   server.SetAccessHook(
       [&metrics](const http::HttpRequest& req, int status, std::chrono::nanoseconds elapsed) {
         metrics.RecordRequest(status, elapsed);
+        if (CurrentLogLevel() > LogLevel::kDebug) return;
         LogDebug("http_request", {{"method", req.method},
                                   {"path", req.path},
                                   {"status", status},
