@@ -38,8 +38,9 @@ void PolicyBuilder::SetError(Error error) {
 
 bool PolicyBuilder::Covered(const std::string& path) const {
   for (const auto& m : policy_.mounts) {
-    if ((m.kind == MountKind::kBind && m.directory) || m.kind == MountKind::kTmpfs ||
-        m.kind == MountKind::kProc) {
+    // Only a directory bind brings the host's files along; a tmpfs or proc mounted above a path
+    // hides it, so a file under one (a program in a build tree under /tmp) still needs its bind.
+    if (m.kind == MountKind::kBind && m.directory) {
       if (Beneath(path, m.path)) return true;
     } else if (m.path == path) {
       return true;
