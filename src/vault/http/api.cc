@@ -14,7 +14,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr size_t kUploadChunk = 64 * 1024;
+constexpr size_t kUploadChunk = size_t{64} * 1024;
 
 HttpResponse JsonResponse(int status, const json::value& value) {
   HttpResponse res;

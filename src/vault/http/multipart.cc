@@ -6,8 +6,8 @@
 namespace va::vault::http {
 namespace {
 
-constexpr size_t kMaxHead = 8 * 1024;
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kMaxHead = size_t{8} * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
 
 std::string LowerCopy(std::string_view s) {
   std::string out(s);

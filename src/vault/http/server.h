@@ -103,8 +103,8 @@ class Router {
 };
 
 struct ServerOptions {
-  size_t max_header_bytes = 16 * 1024;
-  size_t max_body_bytes = 64 * 1024;
+  size_t max_header_bytes = size_t{16} * 1024;
+  size_t max_body_bytes = size_t{64} * 1024;
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds request_timeout{30};
   std::string server_name = "vaultd";
